@@ -1,0 +1,53 @@
+"""``boardeval bench``: speed measurements that print a table and JSON.
+
+Each target measures our code against a baseline in the same run and reports the
+ratio; record results with their date in ``docs/BENCHMARKS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    targets = parser.add_subparsers(dest="target", required=True, metavar="TARGET")
+    pipeline = targets.add_parser("pipeline", help="PGN → shards against python-chess")
+    pipeline.add_argument("--file", type=Path, help="a .pgn(.zst) with evals")
+    pipeline.add_argument("--skip-file", type=Path, help="a .pgn(.zst) without evals")
+    pipeline.add_argument("--games", type=int, default=1500, help="games to parse")
+    for target in (pipeline,):
+        target.add_argument("--json", action="store_true", help="print only the JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.target == "pipeline":
+        from dataset import bench as dataset_bench
+
+        results = dataset_bench.bench_pipeline(
+            args.file or dataset_bench.DEFAULT_EVAL_FILE,
+            args.skip_file or dataset_bench.DEFAULT_SKIP_FILE,
+            max_games=args.games,
+        )
+    else:  # argparse restricts the choices
+        raise ValueError(f"unknown bench target {args.target}")
+    results = {"target": args.target, "machine": _machine(), **results}
+    if not args.json:
+        print(format_table(results), file=sys.stderr)
+    print(json.dumps(results))
+    return 0
+
+
+def _machine() -> str:
+    import os
+
+    return f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}"
+
+
+def format_table(results: dict[str, Any]) -> str:
+    width = max(len(key) for key in results)
+    return "\n".join(f"{key:<{width}}  {value}" for key, value in results.items())

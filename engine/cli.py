@@ -1,0 +1,48 @@
+"""The ``boardeval`` command: one entry point, one subcommand per job.
+
+Subcommands import their modules only when chosen, so ``boardeval --help`` and the
+light commands start without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="boardeval", description="Chess board evaluation with a residual CNN."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from dataset import prepare  # light: numpy, python-chess, zstandard
+
+    prepare_parser = commands.add_parser(
+        "prepare", help="turn lichess PGN(.zst) files into training shards"
+    )
+    prepare.add_arguments(prepare_parser)
+    prepare_parser.set_defaults(run=prepare.run)
+
+    from engine import bench
+
+    bench_parser = commands.add_parser("bench", help="measure speed; prints a table and JSON")
+    bench.add_arguments(bench_parser)
+    bench_parser.set_defaults(run=bench.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except ValueError as error:
+        print(f"boardeval {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
