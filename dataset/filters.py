@@ -84,9 +84,9 @@ class GameFilter:
                 return "elo"
             if self.max_elo is not None and max(ratings) > self.max_elo:  # type: ignore[type-var]
                 return "elo"
-        if self.time_controls is not None:
-            if time_control_class(headers.get("TimeControl", "")) not in self.time_controls:
-                return "time_control"
+        time_control = time_control_class(headers.get("TimeControl", ""))
+        if self.time_controls is not None and time_control not in self.time_controls:
+            return "time_control"
         if self.skip_bots and "BOT" in (headers.get("WhiteTitle"), headers.get("BlackTitle")):
             return "bot"
         return None

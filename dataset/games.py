@@ -24,7 +24,9 @@ from dataset.records import MAX_CP, MAX_MATE, NO_MOVE, RECORD_DTYPE, encode_move
 from engine import targets
 from engine.encoding import pack_tuple
 
-_HEADER_BLOCK = re.compile(r'(?:[ \t]*\[[A-Za-z0-9_]+[ \t]+"(?:[^"\\\n]|\\.)*"[ \t]*\][ \t]*(?:\r?\n|$))+')
+_HEADER_BLOCK = re.compile(
+    r'(?:[ \t]*\[[A-Za-z0-9_]+[ \t]+"(?:[^"\\\n]|\\.)*"[ \t]*\][ \t]*(?:\r?\n|$))+'
+)
 _HEADER = re.compile(r'\[([A-Za-z0-9_]+)[ \t]+"((?:[^"\\\n]|\\.)*)"')
 _TOKEN = re.compile(
     r"""
@@ -194,8 +196,23 @@ class GameParser:
         counts["games_kept"] += 1
         counts["positions"] += len(game_rows)
         for pieces, turn, castling, ep, clock, fullmove, cp, mate, at_ply, move in game_rows:
-            rows.append((
-                pieces, turn, castling, ep, clock, fullmove, move, 0.0, cp, mate, result,
-                at_ply, white_elo, black_elo, record_game_id,
-            ))  # fmt: skip
+            rows.append(
+                (
+                    pieces,
+                    turn,
+                    castling,
+                    ep,
+                    clock,
+                    fullmove,
+                    move,
+                    0.0,
+                    cp,
+                    mate,
+                    result,
+                    at_ply,
+                    white_elo,
+                    black_elo,
+                    record_game_id,
+                )
+            )
         return key_hash

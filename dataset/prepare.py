@@ -114,8 +114,12 @@ class PrepareSummary:
             if counts[name]:
                 lines.append(f"  {name[6:]:<28}{counts[name]:>8}")
         lines.append(f"positions parsed      {counts['positions']:>10}")
-        for name in ("positions_without_eval", "positions_mate_zero",
-                     "positions_duplicate", "positions_rebalanced"):  # fmt: skip
+        for name in (
+            "positions_without_eval",
+            "positions_mate_zero",
+            "positions_duplicate",
+            "positions_rebalanced",
+        ):
             if counts[name]:
                 lines.append(f"  dropped: {name[10:]:<19}{counts[name]:>8}")
         lines.append(
@@ -219,7 +223,7 @@ class _Run:
         mate_for_mover = np.where(records["turn"] == 1, records["mate"], -records["mate"])
         self.mates[split][0] += int((mate_for_mover > 0).sum())
         self.mates[split][1] += int((mate_for_mover < 0).sum())
-        for result, count in zip(*np.unique(records["result"], return_counts=True)):
+        for result, count in zip(*np.unique(records["result"], return_counts=True), strict=True):
             self.results[(split, int(result))] += int(count)
 
     def write_stats(self, directory: Path) -> None:
@@ -228,21 +232,27 @@ class _Run:
         directory.mkdir(exist_ok=True)
         rows = []
         for split in SPLITS:
-            for low, high, count in zip(VALUE_BINS[:-1], VALUE_BINS[1:],
-                                        self.value_histogram[split]):  # fmt: skip
+            for low, high, count in zip(
+                VALUE_BINS[:-1], VALUE_BINS[1:], self.value_histogram[split], strict=True
+            ):
                 rows.append((split, "value", round(low, 2), round(high, 2), int(count)))
             rows.append((split, "mate_for_side_to_move", 1.0, 1.0, self.mates[split][0]))
             rows.append((split, "mate_against_side_to_move", -1.0, -1.0, self.mates[split][1]))
         histogram = pd.DataFrame(rows, columns=["split", "kind", "low", "high", "positions"])
         names = {1: "1-0", 0: "1/2-1/2", -1: "0-1"}
         results = pd.DataFrame(
-            [(split, names.get(result, "*"), count)
-             for (split, result), count in sorted(self.results.items())],
+            [
+                (split, names.get(result, "*"), count)
+                for (split, result), count in sorted(self.results.items())
+            ],
             columns=["split", "result", "positions"],
-        )  # fmt: skip
+        )
         counts = pd.DataFrame(sorted(self.counts.items()), columns=["counter", "count"])
-        for name, frame in (("eval_histogram", histogram), ("results", results),
-                            ("counts", counts)):  # fmt: skip
+        for name, frame in (
+            ("eval_histogram", histogram),
+            ("results", results),
+            ("counts", counts),
+        ):
             write_atomically(directory / f"{name}.csv", frame.to_csv(index=False).encode())
 
 
@@ -252,9 +262,11 @@ def _position_keys(records: np.ndarray) -> np.ndarray:
     pieces = records["pieces"].astype(np.uint64)
     for index in range(12):  # 12 bitboards, each mixed in for all records at once
         key = _mix64(key ^ pieces[:, index])
-    state = (records["turn"].astype(np.uint64) << np.uint64(16)) | (
-        records["castling"].astype(np.uint64) << np.uint64(8)
-    ) | records["ep_square"].astype(np.uint64)
+    state = (
+        (records["turn"].astype(np.uint64) << np.uint64(16))
+        | (records["castling"].astype(np.uint64) << np.uint64(8))
+        | records["ep_square"].astype(np.uint64)
+    )
     return _mix64(key ^ state)
 
 
@@ -302,8 +314,14 @@ def prepare(
     out.mkdir(parents=True, exist_ok=True)
 
     total = sum(os.path.getsize(path) for path in paths if path != "-")
-    bar = tqdm(total=total or None, unit="B", unit_scale=True, desc="prepare",
-               disable=not progress, file=sys.stderr)  # fmt: skip
+    bar = tqdm(
+        total=total or None,
+        unit="B",
+        unit_scale=True,
+        desc="prepare",
+        disable=not progress,
+        file=sys.stderr,
+    )
     run = _Run(out, config)
     games = run.games(paths, bar)
     if config.max_games is not None:
@@ -362,23 +380,43 @@ def _config_to_json(config: PrepareConfig) -> dict[str, Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="IN",
-                        help=".pgn or .pgn.zst files, or - for stdin")  # fmt: skip
+    parser.add_argument(
+        "inputs", nargs="+", metavar="IN", help=".pgn or .pgn.zst files, or - for stdin"
+    )
     parser.add_argument("--out", required=True, help="output directory for shards")
-    parser.add_argument("--val-fraction", type=float, default=0.05,
-                        help="share of games in validation (default 0.05)")  # fmt: skip
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.05,
+        help="share of games in validation (default 0.05)",
+    )
     parser.add_argument("--min-elo", type=int, help="both players rated at least this")
     parser.add_argument("--max-elo", type=int, help="both players rated at most this")
-    parser.add_argument("--time-control", action="append", choices=TIME_CONTROL_CLASSES,
-                        dest="time_controls", help="keep this class (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--time-control",
+        action="append",
+        choices=TIME_CONTROL_CLASSES,
+        dest="time_controls",
+        help="keep this class (repeatable)",
+    )
     parser.add_argument("--min-ply", type=int, default=0, help="minimum game length")
     parser.add_argument("--skip-bots", action="store_true", help="drop games with BOT players")
     parser.add_argument("--dedupe", action="store_true", help="drop repeated positions")
-    parser.add_argument("--drop-near-zero", type=float, default=0.0, metavar="FRACTION",
-                        help="drop this fraction of |eval| < --near-zero-cp")  # fmt: skip
+    parser.add_argument(
+        "--drop-near-zero",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="drop this fraction of |eval| < --near-zero-cp",
+    )
     parser.add_argument("--near-zero-cp", type=int, default=30)
-    parser.add_argument("--drop-extreme", type=float, default=0.0, metavar="FRACTION",
-                        help="drop this fraction of mates and |eval| >= --extreme-cp")  # fmt: skip
+    parser.add_argument(
+        "--drop-extreme",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="drop this fraction of mates and |eval| >= --extreme-cp",
+    )
     parser.add_argument("--extreme-cp", type=int, default=1000)
     parser.add_argument("--positions-per-shard", type=int, default=1 << 18)
     parser.add_argument("--max-games", type=int, help="stop after this many games with evals")

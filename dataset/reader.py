@@ -22,6 +22,9 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 CHUNK_SIZE = 1 << 20
 """Compressed bytes read from the source at a time."""
 
+FEED_SIZE = 1 << 12
+"""Compressed bytes handed to the decompressor at a time: the precision of error offsets."""
+
 EVAL_MARKER = b"[%eval"
 
 # A game starts at a tag line ``[Name "`` that follows a blank line. Requiring the tag
@@ -31,6 +34,7 @@ _BOUNDARY = b"\n\n["
 _TAG_START = re.compile(rb"[A-Za-z0-9_]+[ \t]+\"")
 _GAME_BOUNDARY = re.compile(rb"\n[ \t\r]*\n(?=[ \t]*\[[A-Za-z0-9_]+[ \t]+\")")
 """The general boundary, for text with CRLF or blank lines that hold spaces."""
+_WHITESPACE_LINE = re.compile(rb"\n[ \t]+\n")
 
 
 class CorruptInputError(Exception):
@@ -84,34 +88,37 @@ def iter_decompressed(
         decompressor = zstandard.ZstdDecompressor()
         frame = decompressor.decompressobj()
         frame_started = False
-        consumed = 0  # compressed bytes read before the current chunk
+        consumed = 0  # compressed bytes fed so far
         data = head
         while data:
             if on_read:
                 on_read(len(data))
-            chunk_start, consumed = consumed, consumed + len(data)
-            while data:
-                try:
-                    output = frame.decompress(data)
-                except zstandard.ZstdError as error:
-                    raise CorruptInputError(
-                        name, chunk_start, f"{error} (in bytes {chunk_start}-{consumed})"
-                    ) from None
-                frame_started = True
-                if output:
-                    yield output
-                if not frame.eof:
-                    break
-                # Concatenated frames: the next one starts in the leftover input.
-                data = frame.unused_data
-                frame = decompressor.decompressobj()
-                frame_started = False
+            # Fed in slices so that an error's offset is exact to a slice.
+            for piece_start in range(0, len(data), FEED_SIZE):
+                piece = data[piece_start : piece_start + FEED_SIZE]
+                while piece:
+                    try:
+                        output = frame.decompress(piece)
+                    except zstandard.ZstdError as error:
+                        raise CorruptInputError(name, consumed, str(error)) from None
+                    frame_started = True
+                    if output:
+                        yield output
+                    if not frame.eof:
+                        break
+                    # Concatenated frames: the next one starts in the leftover input.
+                    consumed += len(piece) - len(frame.unused_data)
+                    piece = frame.unused_data
+                    frame = decompressor.decompressobj()
+                    frame_started = False
+                consumed += len(piece)
             data = stream.read(chunk_size)
         if frame_started and not frame.eof:
             raise CorruptInputError(name, consumed, "truncated zstandard stream")
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
 
 @dataclasses.dataclass
 class ReadCounts:
@@ -149,12 +156,19 @@ def iter_games(
 def iter_blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Regroups a byte stream into blocks that each hold only whole games."""
     pending = b""
-    for chunk in chunks:
-        buffer = pending + chunk if pending else chunk
-        cut = _last_boundary(buffer)
-        if cut > 0:
-            yield buffer[:cut]
-        pending = buffer[cut:]
+    try:
+        for chunk in chunks:
+            buffer = pending + chunk if pending else chunk
+            cut = _last_boundary(buffer)
+            if cut > 0:
+                yield buffer[:cut]
+            pending = buffer[cut:]
+    except CorruptInputError:
+        # What was read before the fault is delivered (the last game may be cut
+        # short; the parser keeps its moves up to the cut), then the error.
+        if pending.strip():
+            yield pending
+        raise
     if pending.strip():
         yield pending
 
@@ -182,7 +196,7 @@ def split_games(block: bytes) -> list[bytes]:
 
 def _needs_slow_path(buffer: bytes) -> bool:
     """Whether game separators may hold CR or spaces, which the fast split does not see."""
-    return b"\r" in buffer or b"\n \n" in buffer or b"\n\t\n" in buffer
+    return b"\r" in buffer or _WHITESPACE_LINE.search(buffer) is not None
 
 
 def _last_boundary(buffer: bytes) -> int:

@@ -15,13 +15,15 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from dataset.records import RECORD_DTYPE, RECORD_FORMAT_VERSION, RECORD_SIZE
 from engine.encoding import ENCODING_VERSION, unpack_board
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Split = Literal["train", "val"]
 SPLITS: tuple[Split, ...] = ("train", "val")
@@ -102,7 +104,9 @@ def load_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ValueError(f"{directory}: no {MANIFEST_NAME}; run `boardeval prepare` first") from None
+        raise ValueError(
+            f"{directory}: no {MANIFEST_NAME}; run `boardeval prepare` first"
+        ) from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from None
     if manifest.get("format") != MANIFEST_FORMAT:
@@ -149,6 +153,8 @@ def read_records(
 
 def records_to_dataframe(records: np.ndarray, *, with_fen: bool = False) -> pd.DataFrame:
     """Labels of *records* as a DataFrame (one row per position); FENs on request (slow)."""
+    import pandas as pd
+
     columns = ("ply", "turn", "value", "cp", "mate", "result", "white_elo", "black_elo", "move")
     frame = pd.DataFrame({name: records[name] for name in columns})
     frame.insert(0, "game_id", np.char.decode(records["game_id"], "ascii"))

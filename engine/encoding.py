@@ -83,11 +83,19 @@ def pack_tuple(board: chess.Board) -> PackedTuple:
     """
     black, white = board.occupied_co  # indexed by color: BLACK = 0, WHITE = 1
     pieces = (
-        board.pawns & white, board.knights & white, board.bishops & white,
-        board.rooks & white, board.queens & white, board.kings & white,
-        board.pawns & black, board.knights & black, board.bishops & black,
-        board.rooks & black, board.queens & black, board.kings & black,
-    )  # fmt: skip
+        board.pawns & white,
+        board.knights & white,
+        board.bishops & white,
+        board.rooks & white,
+        board.queens & white,
+        board.kings & white,
+        board.pawns & black,
+        board.knights & black,
+        board.bishops & black,
+        board.rooks & black,
+        board.queens & black,
+        board.kings & black,
+    )
     rights = board.clean_castling_rights()
     castling = 0
     for bit, rook in _CASTLING_ROOKS:
@@ -142,8 +150,9 @@ def unpack_planes(packed: np.ndarray) -> np.ndarray:
     count = len(packed)
     pieces = np.ascontiguousarray(packed["pieces"], dtype="<u8")
     # Little-endian bytes of a bitboard are its ranks 1..8; bits of a byte are files a..h.
-    bits = np.unpackbits(pieces.view(np.uint8).reshape(count, 12, 8, 1), axis=-1,
-                         bitorder="little")  # (N, piece, rank, file)
+    bits = np.unpackbits(
+        pieces.view(np.uint8).reshape(count, 12, 8, 1), axis=-1, bitorder="little"
+    )  # (N, piece, rank, file)
     white = packed["turn"].astype(bool)
     mirrored = bits[:, np.r_[6:12, 0:6], ::-1, :]
     bits = np.where(white[:, None, None, None], bits, mirrored)
@@ -157,7 +166,7 @@ def unpack_planes(packed: np.ndarray) -> np.ndarray:
     ours = np.where(white, white_rights, black_rights)
     theirs = np.where(white, black_rights, white_rights)
     flags = np.stack([ours & 1, ours >> 1, theirs & 1, theirs >> 1], axis=-1)
-    planes[..., CASTLING_PLANE:CASTLING_PLANE + 4] = flags[:, None, None, :]
+    planes[..., CASTLING_PLANE : CASTLING_PLANE + 4] = flags[:, None, None, :]
 
     ep_square = packed["ep_square"].astype(np.int64)
     has_ep = ep_square != NO_SQUARE

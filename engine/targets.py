@@ -25,8 +25,11 @@ LICHESS_SCALE = 0.00184104
 MAX_VALUE = 1.0 - 1e-6
 """Values are clipped to this before the inverse tanh, so cp stays finite."""
 
-MATE_STEP = 1e-3
-"""With ``mate_inside``, each move to mate costs this much value (mate in 1 = 0.999)."""
+MATE_STEP = 1e-5
+"""With ``mate_inside``, each move to mate costs this much value (mate in 1 = 0.99999).
+
+Small enough that a mate in 100 (0.999) still outranks any eval up to ±20 pawns.
+"""
 
 MAX_MATE_DISTANCE = 100
 """Mates longer than this score like this one."""
@@ -51,8 +54,7 @@ def mate_to_value(mate: ArrayLike, *, mate_inside: bool = False) -> np.ndarray:
 
     *mate* counts moves as UCI and lichess do (``#3`` → 3, ``#-2`` → -2), same
     perspective in as out. With *mate_inside*, ``|value| = 1 - MATE_STEP * moves`` so
-    that shorter mates rank higher and a mate still beats any centipawn score
-    the model is likely to emit.
+    that shorter mates rank higher and a mate still beats any eval up to ±20 pawns.
     """
     mate = np.asarray(mate, dtype=np.float64)
     if not mate_inside:

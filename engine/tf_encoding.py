@@ -26,7 +26,7 @@ def unpack_planes(raw: tf.Tensor) -> tf.Tensor:
     raw = tf.convert_to_tensor(raw, dtype=tf.uint8)
     count = tf.shape(raw)[0]
     bytes_ = tf.reshape(raw[:, :96], (count, 12, 8, 1))  # (N, piece, rank, 1)
-    shifts = tf.range(8, dtype=tf.uint8)  # bit f of a rank byte is file f
+    shifts = tf.constant(list(range(8)), dtype=tf.uint8)  # bit f of a rank byte is file f
     bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(bytes_, shifts), 1)
     white = tf.equal(raw[:, _TURN], 1)
     mirrored = tf.reverse(tf.concat([bits[:, 6:], bits[:, :6]], axis=1), axis=[2])
@@ -40,11 +40,13 @@ def unpack_planes(raw: tf.Tensor) -> tf.Tensor:
     theirs = tf.where(white, black_rights, white_rights)
     flags = tf.stack(
         [
-            tf.bitwise.bitwise_and(ours, 1), tf.bitwise.right_shift(ours, 1),
-            tf.bitwise.bitwise_and(theirs, 1), tf.bitwise.right_shift(theirs, 1),
+            tf.bitwise.bitwise_and(ours, 1),
+            tf.bitwise.right_shift(ours, 1),
+            tf.bitwise.bitwise_and(theirs, 1),
+            tf.bitwise.right_shift(theirs, 1),
         ],
         axis=-1,
-    )  # fmt: skip
+    )
     castling_planes = tf.broadcast_to(
         tf.cast(flags, tf.float32)[:, None, None, :], (count, 8, 8, 4)
     )
@@ -59,8 +61,5 @@ def unpack_planes(raw: tf.Tensor) -> tf.Tensor:
     ones_plane = tf.ones((count, 8, 8, 1), tf.float32)
 
     # Same plane order as engine.encoding's table; the tests compare both decoders.
-    planes = tf.concat(
-        [pieces, castling_planes, ep_plane, clock_plane, ones_plane], axis=-1
-    )
+    planes = tf.concat([pieces, castling_planes, ep_plane, clock_plane, ones_plane], axis=-1)
     return tf.ensure_shape(planes, (None, 8, 8, NUM_PLANES))
-

@@ -1,0 +1,64 @@
+"""Shared fixtures: where the real data lives."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zstandard
+
+TESTS_DATA = Path(__file__).parent / "data"
+SHARED_DATA = Path(
+    os.environ.get("BOARDEVAL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data``: the project's real lichess, master and engine data."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set BOARDEVAL_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def corpus_sample() -> Path:
+    """32 real games with Stockfish evals on every move: 24 lichess, 8 master games."""
+    return TESTS_DATA / "corpus_sample.pgn.zst"
+
+
+@pytest.fixture(scope="session")
+def corpus_sample_records() -> np.ndarray:
+    """The records the parser makes of :func:`corpus_sample`, for comparisons."""
+    from dataset.games import GameParser
+    from dataset.reader import iter_games
+
+    games = list(iter_games(TESTS_DATA / "corpus_sample.pgn.zst"))
+    return GameParser().parse_many(games)[0]
+
+
+def _recompress_in_blocks(path: Path) -> bytes:
+    from dataset.reader import iter_games
+
+    games = list(iter_games(path, require_evals=False))
+    compressor = zstandard.ZstdCompressor().compressobj()
+    parts = []
+    for index, game in enumerate(games):
+        parts.append(compressor.compress(game + b"\n\n"))
+        if index % 4 == 3:
+            parts.append(compressor.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+@pytest.fixture
+def recompress_in_blocks() -> Callable[[Path], bytes]:
+    """Recompresses a PGN file with a zstd block every 4 games.
+
+    zstd decodes whole blocks only (up to 128 KiB of text); real lichess files have
+    thousands, a small fixture compressed in one go has one, so damage tests need this.
+    """
+    return _recompress_in_blocks
