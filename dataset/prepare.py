@@ -32,9 +32,9 @@ from dataset.shards import (
     ShardInfo,
     ShardWriter,
     remove_stale_shards,
-    write_atomically,
     write_manifest,
 )
+from engine.atomic import write_atomically
 
 VALUE_BINS = np.linspace(-1.0, 1.0, 21)
 """Edges of the eval histogram in ``stats/eval_histogram.csv`` (side-to-move value)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from dataset.records import RECORD_DTYPE, RECORD_FORMAT_VERSION, RECORD_SIZE
+from engine.atomic import write_atomically
 from engine.encoding import ENCODING_VERSION, unpack_board
 
 if TYPE_CHECKING:
@@ -30,16 +31,6 @@ SPLITS: tuple[Split, ...] = ("train", "val")
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "boardeval-shards"
 SHARD_NAME = re.compile(r"^(train|val)-\d{5}\.bin$")
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Writes *data* to *path* so that readers see the old file or the new, never half."""
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
 
 
 @dataclasses.dataclass(frozen=True)

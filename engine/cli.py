@@ -7,8 +7,10 @@ light commands start without TensorFlow.
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_arguments(prepare_parser)
     prepare_parser.set_defaults(run=prepare.run)
 
+    from engine import train_config
+
+    train_parser = commands.add_parser("train", help="train the value network on shards")
+    train_config.add_arguments(train_parser)
+    train_parser.set_defaults(run=_run_later("engine.training"))
+
     from engine import bench
 
     bench_parser = commands.add_parser("bench", help="measure speed; prints a table and JSON")
@@ -33,7 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_later(module_name: str) -> Callable[[argparse.Namespace], int]:
+    """The ``run`` of *module_name*, imported (with TensorFlow) only when called."""
+
+    def run(args: argparse.Namespace) -> int:
+        return int(importlib.import_module(module_name).run(args))
+
+    return run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)

@@ -14,7 +14,7 @@ mates higher when ``mate_inside`` is set. All functions accept numpy arrays or s
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -155,3 +155,29 @@ class TargetConfig:
         if self.kind == "result":
             return result_value
         return blend(eval_value, result_value, self.lambda_)
+
+    def compute_tf(self, *, cp: Any, mate: Any, white_result: Any, turn: Any) -> Any:
+        """:meth:`compute` as TensorFlow ops, for ``tf.data`` (float32; NaN for unknown results).
+
+        The same formulas as the numpy functions above; the tests hold the two together.
+        """
+        import tensorflow as tf
+
+        cp = tf.cast(cp, tf.float32)
+        mate = tf.cast(mate, tf.float32)
+        white = tf.equal(tf.cast(turn, tf.int32), 1)
+        if self.mate_inside:
+            distance = tf.clip_by_value(tf.abs(mate), 1.0, float(MAX_MATE_DISTANCE))
+            mate_value = tf.sign(mate) * (1.0 - MATE_STEP * distance)
+        else:
+            mate_value = tf.sign(mate)
+        eval_white = tf.where(mate != 0, mate_value, tf.tanh(self.scale * cp))
+        eval_value = tf.where(white, eval_white, -eval_white)
+        if self.kind == "eval":
+            return eval_value
+        result = tf.cast(white_result, tf.float32)
+        result = tf.where(result == UNKNOWN_RESULT, float("nan"), result)
+        result_value = tf.where(white, result, -result)
+        if self.kind == "result":
+            return result_value
+        return self.lambda_ * eval_value + (1.0 - self.lambda_) * result_value

@@ -1,0 +1,352 @@
+"""``boardeval train``: fit the value network on prepared shards, prove it learned, export it.
+
+The composition root of training: it reads shards through :mod:`dataset.tfdata`
+(the only engine module besides the CLI that imports ``dataset``), builds the model
+of :mod:`engine.model`, and writes a run directory::
+
+    RUN_DIR/model.keras  model.tflite  model.json     the exported network
+    RUN_DIR/history.csv  logs/ (TensorBoard)          per-epoch curves
+    RUN_DIR/checkpoints/last.keras  state.json        for --resume
+    RUN_DIR/plots/curves.png  hexbin.png  calibration.png
+    RUN_DIR/validation.json                           the last report with baselines
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dataset.shards import load_manifest, read_records
+from dataset.tfdata import shard_dataset
+from engine import validation
+from engine.atomic import write_atomically
+from engine.encoding import unpack_planes
+from engine.model import build_value_network
+from engine.moves import POLICY_SIZE, move_indices
+from engine.network_files import KERAS_NAME, TFLITE_NAME, write_sidecar
+from engine.targets import LICHESS_SCALE
+from engine.train_config import Distribute, TrainConfig, config_from_args
+
+
+class CollapseError(RuntimeError):
+    """Raised with ``--fail-on-collapse`` when validation shows the run is not learning."""
+
+
+@keras.saving.register_keras_serializable(package="boardeval")
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to *peak*, then cosine decay to ``final_fraction * peak``.
+
+    A function of the optimizer's step alone, so a resumed run continues exactly
+    where the killed one stopped, and the rate never decays to nothing.
+    """
+
+    def __init__(self, peak: float, warmup_steps: int, total_steps: int,
+                 final_fraction: float = 0.05) -> None:  # fmt: skip
+        self.peak = float(peak)
+        self.warmup_steps = int(warmup_steps)
+        self.total_steps = int(total_steps)
+        self.final_fraction = float(final_fraction)
+
+    def __call__(self, step: Any) -> Any:
+        step = tf.cast(step, tf.float32)
+        warm = self.peak * (step + 1.0) / max(self.warmup_steps, 1)
+        progress = tf.clip_by_value(
+            (step - self.warmup_steps) / max(self.total_steps - self.warmup_steps, 1), 0.0, 1.0
+        )
+        cosine = self.final_fraction + (1 - self.final_fraction) * 0.5 * (
+            1.0 + tf.cos(math.pi * progress)
+        )
+        return tf.where(step < self.warmup_steps, warm, self.peak * cosine)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
+                "total_steps": self.total_steps, "final_fraction": self.final_fraction}  # fmt: skip
+
+
+@dataclasses.dataclass
+class TrainResult:
+    history: list[dict[str, float]]
+    report: validation.ValidationReport
+    run_dir: Path
+
+
+class ValidationCallback(keras.callbacks.Callback):
+    """Scores the validation set every epoch, logs it, and watches for collapse.
+
+    Runs first among the callbacks so the others (checkpoint, CSV, early stopping)
+    see its ``val_*`` figures.
+    """
+
+    def __init__(self, planes: np.ndarray, value: np.ndarray, policy: np.ndarray | None,
+                 baselines: dict[str, dict[str, float]], config: TrainConfig,
+                 is_chief: bool) -> None:  # fmt: skip
+        super().__init__()
+        self.planes, self.value, self.policy = planes, value, policy
+        self.baselines = baselines
+        self.config = config
+        self.is_chief = is_chief
+        self.history: list[dict[str, float]] = []
+        self.report: validation.ValidationReport | None = None
+        self.prediction = np.zeros(0)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs if logs is not None else {}
+        outputs = self.model.predict(self.planes, batch_size=1024, verbose=0)
+        self.prediction = np.asarray(outputs["value"]).reshape(-1)
+        metrics = validation.value_metrics(
+            self.prediction, self.value, scale=self.config.target.scale
+        )
+        val_loss = metrics["mse"]
+        if self.policy is not None:
+            cross_entropy = _policy_cross_entropy(np.asarray(outputs["policy"]), self.policy)
+            metrics["policy_cross_entropy"] = cross_entropy
+            val_loss += self.config.policy_weight * cross_entropy
+        logs["val_loss"] = val_loss
+        for name, value in metrics.items():
+            logs[f"val_{name}"] = value
+        self.report = validation.ValidationReport(
+            epoch + 1, metrics, self.baselines["mean"], self.baselines["material"]
+        )
+        self.history.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
+        if not self.is_chief:
+            return
+        print(
+            f"\nvalidation after epoch {epoch + 1} ({len(self.value)} positions):", file=sys.stderr
+        )
+        print(self.report.table(), file=sys.stderr)
+        reasons = self.report.collapse_warnings()
+        if reasons:
+            print(validation.collapse_message(reasons), file=sys.stderr)
+            if self.config.fail_on_collapse:
+                raise CollapseError("; ".join(reasons))
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Writes ``checkpoints/last.keras`` and ``state.json`` whole after every epoch."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self.directory = directory
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        _save_keras_atomically(self.model, self.directory / "last.keras")
+        state = {"epoch": epoch + 1, "step": int(self.model.optimizer.iterations.numpy()),
+                 "val_loss": float((logs or {}).get("val_loss", float("nan")))}  # fmt: skip
+        write_atomically(self.directory / "state.json", json.dumps(state).encode())
+
+
+def _save_keras_atomically(model: keras.Model, path: Path) -> None:
+    temporary = path.with_name(path.stem + ".tmp.keras")  # Keras insists on the suffix
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+def _policy_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
+    known = labels >= 0
+    if not known.any():
+        return float("nan")
+    logits = logits[known].astype(np.float64)
+    logits -= logits.max(axis=1, keepdims=True)
+    log_sum = np.log(np.exp(logits).sum(axis=1))
+    return float((log_sum - logits[np.arange(len(logits)), labels[known]]).mean())
+
+
+def _strategy(distribute: Distribute) -> tf.distribute.Strategy:
+    if distribute == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if distribute == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--distribute multi_worker needs TF_CONFIG naming the cluster")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _task() -> tuple[bool, int]:
+    """Whether this process is the chief of a multi-worker cluster, and its index."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    task = tf_config.get("task", {})
+    kind, index = task.get("type", "chief"), int(task.get("index", 0))
+    has_chief = "chief" in tf_config.get("cluster", {})
+    return kind == "chief" or (kind == "worker" and index == 0 and not has_chief), index
+
+
+def _optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
+    warmup = min(config.warmup_steps, total_steps // 2)
+    schedule = WarmupCosine(config.learning_rate, warmup, total_steps)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=True,
+                                    weight_decay=config.weight_decay, clipnorm=config.clipnorm)  # fmt: skip
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay,
+                                      clipnorm=config.clipnorm)  # fmt: skip
+    raise ValueError(f"unknown optimizer {config.optimizer!r}")
+
+
+def _compile(model: keras.Model, config: TrainConfig, total_steps: int) -> None:
+    losses: dict[str, Any] = {"value": keras.losses.MeanSquaredError()}
+    weights = {"value": 1.0}
+    if "policy" in model.output_names:
+        losses["policy"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                      ignore_class=-1)  # fmt: skip
+        weights["policy"] = config.policy_weight
+    model.compile(optimizer=_optimizer(config, total_steps), loss=losses, loss_weights=weights,
+                  jit_compile=False)  # fmt: skip
+
+
+def load_validation(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validation planes, targets, policy labels, and records (for the baselines)."""
+    records = read_records(config.data, "val", limit=config.val_positions)
+    if not len(records):
+        raise ValueError(
+            f"{config.data}: no validation positions; prepare with a larger --val-fraction"
+        )
+    value = config.target.compute(cp=records["cp"], mate=records["mate"],
+                                  white_result=records["result"], turn=records["turn"])  # fmt: skip
+    known = np.isfinite(value)
+    records, value = records[known], value[known].astype(np.float32)
+    return unpack_planes(records), value, move_indices(records["move"], records["turn"]), records
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Runs (or resumes) training, then exports the network; returns history and report."""
+    strategy = _strategy(config.distribute)  # before any other TensorFlow op
+    is_chief, task_index = _task()
+    run_dir = config.out if is_chief else config.out / f"worker-{task_index}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+
+    manifest = load_manifest(config.data)
+    train_positions = sum(s["positions"] for s in manifest["shards"] if s["split"] == "train")
+    if train_positions == 0:
+        raise ValueError(f"{config.data}: no training positions")
+    steps_per_epoch = config.steps_per_epoch or max(1, train_positions // config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+
+    planes, value, policy, records = load_validation(config)
+    baselines = _baselines(config, value, records)
+
+    checkpoints = run_dir / "checkpoints"
+    initial_epoch = 0
+    with strategy.scope():
+        if config.resume and (checkpoints / "last.keras").exists():
+            model = keras.models.load_model(checkpoints / "last.keras")
+            state = json.loads((checkpoints / "state.json").read_text())
+            initial_epoch = int(state["epoch"])
+            print(f"resuming after epoch {initial_epoch} at step "
+                  f"{int(model.optimizer.iterations.numpy())}", file=sys.stderr)  # fmt: skip
+        else:
+            if config.resume:
+                print("no checkpoint to resume from; starting a new run", file=sys.stderr)
+            model = build_value_network(config.model)
+            _compile(model, config, total_steps)
+    has_policy = "policy" in model.output_names
+
+    dataset = shard_dataset(config.data, "train", batch_size=config.batch_size,
+                            target=config.target, policy=has_policy,
+                            shuffle_buffer=config.shuffle_buffer, seed=config.seed)  # fmt: skip
+    validator = ValidationCallback(planes, value, policy if has_policy else None, baselines,
+                                   config, is_chief)  # fmt: skip
+    callbacks: list[keras.callbacks.Callback] = [
+        validator,
+        AtomicCheckpoint(checkpoints),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial_epoch > 0),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
+    ]
+    if config.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss",
+                                                       patience=config.early_stopping))  # fmt: skip
+    if initial_epoch < config.epochs:
+        model.fit(dataset, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+                  initial_epoch=initial_epoch, callbacks=callbacks, verbose=config.verbose)  # fmt: skip
+    if validator.report is None:  # nothing left to train: score the checkpoint as it is
+        validator.set_model(model)
+        validator.on_epoch_end(initial_epoch - 1)
+    assert validator.report is not None
+
+    _export(model, run_dir, config, manifest, validator, train_positions, has_policy)
+    return TrainResult(validator.history, validator.report, run_dir)
+
+
+def _baselines(config: TrainConfig, value: np.ndarray,
+               records: np.ndarray) -> dict[str, dict[str, float]]:  # fmt: skip
+    scale = config.target.scale
+    # The validation mean: R² = 0 by construction, the seed's "converges to the average".
+    mean = np.full_like(value, float(value.mean()))
+    material = validation.material_value(records, scale=LICHESS_SCALE)
+    return {
+        "mean": validation.value_metrics(mean, value, scale=scale),
+        "material": validation.value_metrics(material, value, scale=scale),
+    }
+
+
+def _export(model: keras.Model, run_dir: Path, config: TrainConfig, manifest: dict[str, Any],
+            validator: ValidationCallback, train_positions: int, has_policy: bool) -> None:  # fmt: skip
+    report = validator.report
+    assert report is not None
+    _save_keras_atomically(model, run_dir / KERAS_NAME)
+    if config.export_tflite:
+        temporary = run_dir / "model.tmp.tflite"
+        model.export(str(temporary), format="litert", verbose=False)
+        os.replace(temporary, run_dir / TFLITE_NAME)
+    summary = {
+        "epoch": report.epoch,
+        "network": report.network,
+        "mean_predictor": report.mean_predictor,
+        "material": report.material,
+        "collapse_warnings": report.collapse_warnings(),
+    }
+    write_atomically(run_dir / "validation.json", json.dumps(summary, indent=2).encode())
+    write_sidecar(
+        run_dir,
+        {
+            "model": dataclasses.asdict(config.model),
+            "heads": ["value", "policy"] if has_policy else ["value"],
+            "policy_size": POLICY_SIZE if has_policy else 0,
+            "target": dataclasses.asdict(config.target),
+            "data": {
+                "directory": str(config.data),
+                "inputs": manifest.get("inputs", []),
+                "train_positions": train_positions,
+                "val_positions_scored": int(len(validator.value)),
+            },
+            "training": {
+                "epochs": report.epoch,
+                "batch_size": config.batch_size,
+                "optimizer": config.optimizer,
+                "learning_rate": config.learning_rate,
+                "steps": int(model.optimizer.iterations.numpy()),
+            },
+            "validation": summary,
+            "tflite": config.export_tflite,
+        },
+    )
+    validation.save_plots(
+        run_dir / "plots",
+        validator.history,
+        validator.prediction,
+        validator.value,
+        {"mean predictor": report.mean_predictor["r2"], "material": report.material["r2"]},
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        result = train(config_from_args(args))
+    except CollapseError as error:
+        print(f"boardeval train: collapse: {error}", file=sys.stderr)
+        return 3
+    print(f"network written to {result.run_dir}", file=sys.stderr)
+    return 0
