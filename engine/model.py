@@ -26,7 +26,11 @@ from engine.moves import POLICY_SIZE
 
 BN_MOMENTUM = 0.9
 """PyTorch's default. Keras's 0.99 lets the moving statistics lag the weights by
-hundreds of steps: short runs then validate far worse than they train."""
+hundreds of steps: short runs then validate far worse than they train.
+
+Batch normalisation is ``synchronized``: under ``tf.distribute`` the batch
+statistics are reduced across replicas, so every worker keeps the same moving
+statistics (a no-op on one device)."""
 
 
 def _regularizer(config: ModelConfig) -> keras.regularizers.Regularizer | None:
@@ -38,7 +42,10 @@ def _conv_bn(x: Any, filters: int, kernel: int, name: str, config: ModelConfig,
     x = layers.Conv2D(filters, kernel, padding="same", use_bias=False,
                       kernel_regularizer=_regularizer(config), name=f"{name}_conv")(x)  # fmt: skip
     x = layers.BatchNormalization(
-        momentum=BN_MOMENTUM, gamma_initializer="zeros" if zero_gamma else "ones", name=f"{name}_bn"
+        momentum=BN_MOMENTUM,
+        synchronized=True,
+        gamma_initializer="zeros" if zero_gamma else "ones",
+        name=f"{name}_bn",
     )(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
@@ -72,7 +79,9 @@ def build_value_network(config: ModelConfig | None = None) -> keras.Model:
     value = layers.Flatten(name="value_head_flatten")(value)
     value = layers.Dense(config.value_hidden, kernel_regularizer=_regularizer(config),
                          name="value_head_dense")(value)  # fmt: skip
-    value = layers.BatchNormalization(momentum=BN_MOMENTUM, name="value_head_dense_bn")(value)
+    value = layers.BatchNormalization(
+        momentum=BN_MOMENTUM, synchronized=True, name="value_head_dense_bn"
+    )(value)
     value = layers.ReLU(name="value_head_dense_relu")(value)
     value = layers.Dense(1, kernel_initializer="zeros", name="value_head_out")(value)
     value = layers.Activation("tanh", name="value", dtype="float32")(value)

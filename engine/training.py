@@ -101,14 +101,14 @@ class ValidationCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs if logs is not None else {}
-        outputs = self.model.predict(self.planes, batch_size=1024, verbose=0)
-        self.prediction = np.asarray(outputs["value"]).reshape(-1)
+        outputs = predict(self.model, self.planes)
+        self.prediction = outputs["value"].reshape(-1)
         metrics = validation.value_metrics(
             self.prediction, self.value, scale=self.config.target.scale
         )
         val_loss = metrics["mse"]
         if self.policy is not None:
-            cross_entropy = _policy_cross_entropy(np.asarray(outputs["policy"]), self.policy)
+            cross_entropy = _policy_cross_entropy(outputs["policy"], self.policy)
             metrics["policy_cross_entropy"] = cross_entropy
             val_loss += self.config.policy_weight * cross_entropy
         logs["val_loss"] = val_loss
@@ -144,6 +144,22 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         state = {"epoch": epoch + 1, "step": int(self.model.optimizer.iterations.numpy()),
                  "val_loss": float((logs or {}).get("val_loss", float("nan")))}  # fmt: skip
         write_atomically(self.directory / "state.json", json.dumps(state).encode())
+
+
+def predict(
+    model: keras.Model, planes: np.ndarray, batch_size: int = 1024
+) -> dict[str, np.ndarray]:
+    """The model's outputs for *planes*, batch by batch.
+
+    A plain inference call rather than ``Model.predict``, which Keras 3 cannot run
+    under ``MultiWorkerMirroredStrategy``.
+    """
+    batches: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(planes), batch_size):
+        outputs = model(planes[start : start + batch_size], training=False)
+        for name, tensor in outputs.items():
+            batches.setdefault(name, []).append(np.asarray(tensor))
+    return {name: np.concatenate(parts) for name, parts in batches.items()}
 
 
 def _save_keras_atomically(model: keras.Model, path: Path) -> None:
@@ -268,7 +284,11 @@ def train(config: TrainConfig) -> TrainResult:
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss",
                                                        patience=config.early_stopping))  # fmt: skip
-    if initial_epoch < config.epochs:
+    if initial_epoch < config.epochs and config.distribute == "multi_worker":
+        _fit_multi_worker(model, strategy, dataset, callbacks, config,
+                          initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                          show_progress=is_chief)  # fmt: skip
+    elif initial_epoch < config.epochs:
         model.fit(dataset, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                   initial_epoch=initial_epoch, callbacks=callbacks, verbose=config.verbose)  # fmt: skip
     if validator.report is None:  # nothing left to train: score the checkpoint as it is
@@ -276,8 +296,72 @@ def train(config: TrainConfig) -> TrainResult:
         validator.on_epoch_end(initial_epoch - 1)
     assert validator.report is not None
 
-    _export(model, run_dir, config, manifest, validator, train_positions, has_policy)
+    _export(model, run_dir, config, manifest, validator, train_positions, has_policy,
+            is_chief=is_chief)  # fmt: skip
     return TrainResult(validator.history, validator.report, run_dir)
+
+
+def _fit_multi_worker(
+    model: keras.Model,
+    strategy: tf.distribute.Strategy,
+    dataset: tf.data.Dataset,
+    callbacks: list[keras.callbacks.Callback],
+    config: TrainConfig,
+    *,
+    initial_epoch: int,
+    steps_per_epoch: int,
+    show_progress: bool,
+) -> None:
+    """``Model.fit`` for ``MultiWorkerMirroredStrategy``, which Keras 3's ``fit`` cannot run.
+
+    TensorFlow's documented custom-loop recipe: ``strategy.run`` per step, losses
+    averaged over the global batch, gradients all-reduced by the optimizer; the same
+    callbacks see the same events as under ``fit``.
+    """
+    has_policy = "policy" in model.output_names
+    global_batch = config.batch_size
+
+    def replica_step(planes: tf.Tensor, labels: dict[str, tf.Tensor]) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            outputs = model(planes, training=True)
+            per_example = tf.square(tf.reshape(outputs["value"], [-1]) - labels["value"])
+            if has_policy:
+                known = labels["policy"] >= 0
+                cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=tf.maximum(labels["policy"], 0), logits=outputs["policy"]
+                )
+                per_example += config.policy_weight * tf.where(known, cross_entropy, 0.0)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+            if model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return loss
+
+    @tf.function
+    def train_step(iterator: Any) -> tf.Tensor:
+        planes, labels = next(iterator)
+        losses = strategy.run(replica_step, args=(planes, labels))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+
+    iterator = iter(strategy.experimental_distribute_dataset(dataset))
+    callback_list = keras.callbacks.CallbackList(
+        callbacks, add_history=True, add_progbar=show_progress and config.verbose > 0,
+        model=model, verbose=config.verbose, epochs=config.epochs, steps=steps_per_epoch,
+    )  # fmt: skip
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, config.epochs):
+        callback_list.on_epoch_begin(epoch)
+        total = 0.0
+        for step in range(steps_per_epoch):
+            callback_list.on_train_batch_begin(step)
+            loss = float(train_step(iterator))
+            total += loss
+            callback_list.on_train_batch_end(step, {"loss": loss})
+        callback_list.on_epoch_end(epoch, {"loss": total / steps_per_epoch})
+        if model.stop_training:
+            break
+    callback_list.on_train_end()
 
 
 def _baselines(config: TrainConfig, value: np.ndarray,
@@ -293,10 +377,13 @@ def _baselines(config: TrainConfig, value: np.ndarray,
 
 
 def _export(model: keras.Model, run_dir: Path, config: TrainConfig, manifest: dict[str, Any],
-            validator: ValidationCallback, train_positions: int, has_policy: bool) -> None:  # fmt: skip
+            validator: ValidationCallback, train_positions: int, has_policy: bool,
+            *, is_chief: bool) -> None:  # fmt: skip
     report = validator.report
     assert report is not None
     _save_keras_atomically(model, run_dir / KERAS_NAME)
+    if not is_chief:  # other workers keep their weights (for checking) and nothing else
+        return
     if config.export_tflite:
         temporary = run_dir / "model.tmp.tflite"
         model.export(str(temporary), format="litert", verbose=False)
