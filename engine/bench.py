@@ -20,7 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pipeline.add_argument("--file", type=Path, help="a .pgn(.zst) with evals")
     pipeline.add_argument("--skip-file", type=Path, help="a .pgn(.zst) without evals")
     pipeline.add_argument("--games", type=int, default=1500, help="games to parse")
-    for target in (pipeline,):
+    train = targets.add_parser("train", help="input pipeline + train step against the bare step")
+    train.add_argument("--data", type=Path, help="prepared shards (default: a corpus sample)")
+    train.add_argument("--model", default="4x32", help="preset, e.g. 4x32 or 6x64")
+    train.add_argument("--batch-size", type=int, default=256)
+    train.add_argument("--steps", type=int, default=40, help="timed steps per run")
+    for target in (pipeline, train):
         target.add_argument("--json", action="store_true", help="print only the JSON")
 
 
@@ -32,6 +37,17 @@ def run(args: argparse.Namespace) -> int:
             args.file or dataset_bench.DEFAULT_EVAL_FILE,
             args.skip_file or dataset_bench.DEFAULT_SKIP_FILE,
             max_games=args.games,
+        )
+    elif args.target == "train":
+        from dataset.bench import DEFAULT_EVAL_FILE
+        from engine.train_bench import bench_train
+
+        results = bench_train(
+            args.data,
+            DEFAULT_EVAL_FILE,
+            model=args.model,
+            batch_size=args.batch_size,
+            steps=args.steps,
         )
     else:  # argparse restricts the choices
         raise ValueError(f"unknown bench target {args.target}")

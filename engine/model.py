@@ -23,7 +23,6 @@ from engine.encoding import NUM_PLANES
 from engine.model_config import ModelConfig
 from engine.moves import POLICY_SIZE
 
-
 BN_MOMENTUM = 0.9
 """PyTorch's default. Keras's 0.99 lets the moving statistics lag the weights by
 hundreds of steps: short runs then validate far worse than they train.
@@ -37,10 +36,24 @@ def _regularizer(config: ModelConfig) -> keras.regularizers.Regularizer | None:
     return keras.regularizers.L2(config.l2) if config.l2 else None
 
 
-def _conv_bn(x: Any, filters: int, kernel: int, name: str, config: ModelConfig,
-             *, relu: bool = True, zero_gamma: bool = False) -> Any:  # fmt: skip
-    x = layers.Conv2D(filters, kernel, padding="same", use_bias=False,
-                      kernel_regularizer=_regularizer(config), name=f"{name}_conv")(x)  # fmt: skip
+def _conv_bn(
+    x: Any,
+    filters: int,
+    kernel: int,
+    name: str,
+    config: ModelConfig,
+    *,
+    relu: bool = True,
+    zero_gamma: bool = False,
+) -> Any:
+    x = layers.Conv2D(
+        filters,
+        kernel,
+        padding="same",
+        use_bias=False,
+        kernel_regularizer=_regularizer(config),
+        name=f"{name}_conv",
+    )(x)
     x = layers.BatchNormalization(
         momentum=BN_MOMENTUM,
         synchronized=True,
@@ -57,8 +70,9 @@ def _residual_block(x: Any, index: int, config: ModelConfig) -> Any:
     x = _conv_bn(x, config.filters, 3, f"{name}_b", config, relu=False, zero_gamma=True)
     if config.squeeze_excitation:
         squeezed = layers.GlobalAveragePooling2D(name=f"{name}_se_pool")(x)
-        squeezed = layers.Dense(max(config.filters // config.se_ratio, 1), activation="relu",
-                                name=f"{name}_se_reduce")(squeezed)  # fmt: skip
+        squeezed = layers.Dense(
+            max(config.filters // config.se_ratio, 1), activation="relu", name=f"{name}_se_reduce"
+        )(squeezed)
         gate = layers.Dense(config.filters, activation="sigmoid", name=f"{name}_se_gate")(squeezed)
         x = layers.Multiply(name=f"{name}_se_scale")(
             [x, layers.Reshape((1, 1, config.filters))(gate)]
@@ -77,8 +91,9 @@ def build_value_network(config: ModelConfig | None = None) -> keras.Model:
 
     value = _conv_bn(x, config.value_channels, 1, "value_head", config)
     value = layers.Flatten(name="value_head_flatten")(value)
-    value = layers.Dense(config.value_hidden, kernel_regularizer=_regularizer(config),
-                         name="value_head_dense")(value)  # fmt: skip
+    value = layers.Dense(
+        config.value_hidden, kernel_regularizer=_regularizer(config), name="value_head_dense"
+    )(value)
     value = layers.BatchNormalization(
         momentum=BN_MOMENTUM, synchronized=True, name="value_head_dense_bn"
     )(value)

@@ -10,10 +10,10 @@ from typing import Any
 class ModelConfig:
     """Shape of the network."""
 
-    blocks: int = 6
-    """Residual blocks."""
+    blocks: int = 4
+    """Residual blocks (the default 4x32 learns the most per CPU millisecond, docs/TRAINING.md)."""
 
-    filters: int = 64
+    filters: int = 32
     """Channels of the stem and of every residual block."""
 
     squeeze_excitation: bool = False

@@ -99,16 +99,23 @@ class TrainConfig:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=Path, help="directory from `prepare`")
     parser.add_argument("--out", required=True, type=Path, help="run directory")
-    parser.add_argument("--model", default="6x64", help="BLOCKSxFILTERS (4x32, 6x64, 10x128)")
+    parser.add_argument("--model", default="4x32", help="BLOCKSxFILTERS (4x32, 6x64, 10x128)")
     parser.add_argument("--se", action="store_true", help="squeeze-and-excitation blocks")
     parser.add_argument("--policy-head", action="store_true", help="also learn the move played")
     parser.add_argument("--target", choices=("eval", "result", "blend"), default="eval")
-    parser.add_argument("--lambda", dest="lambda_", type=float, default=1.0,
-                        help="eval weight of --target blend (1 = eval only)")  # fmt: skip
-    parser.add_argument("--scale", type=float, default=LICHESS_SCALE,
-                        help="tanh scale per centipawn")  # fmt: skip
-    parser.add_argument("--mate-inside", action="store_true",
-                        help="mates just inside ±1, shorter mates higher")  # fmt: skip
+    parser.add_argument(
+        "--lambda",
+        dest="lambda_",
+        type=float,
+        default=1.0,
+        help="eval weight of --target blend (1 = eval only)",
+    )
+    parser.add_argument(
+        "--scale", type=float, default=LICHESS_SCALE, help="tanh scale per centipawn"
+    )
+    parser.add_argument(
+        "--mate-inside", action="store_true", help="mates just inside ±1, shorter mates higher"
+    )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--steps-per-epoch", type=int)
     parser.add_argument("--batch-size", type=int, default=256)
@@ -121,11 +128,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE")
     parser.add_argument("--val-positions", type=int, default=20000)
     parser.add_argument("--mixed-precision", action="store_true", help="float16 on GPUs")
-    parser.add_argument("--distribute", choices=("none", "mirrored", "multi_worker"),
-                        default="none")  # fmt: skip
+    parser.add_argument(
+        "--distribute", choices=("none", "mirrored", "multi_worker"), default="none"
+    )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    parser.add_argument("--fail-on-collapse", action="store_true",
-                        help="exit with an error when the run is not learning")  # fmt: skip
+    parser.add_argument(
+        "--fail-on-collapse",
+        action="store_true",
+        help="exit with an error when the run is not learning",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-tflite", action="store_true", help="skip the LiteRT export")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
@@ -137,10 +148,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         out=args.out,
         model=ModelConfig.preset(
             args.model, squeeze_excitation=args.se, policy_head=args.policy_head
-        ),  # fmt: skip
+        ),
         target=TargetConfig(
             kind=args.target, lambda_=args.lambda_, scale=args.scale, mate_inside=args.mate_inside
-        ),  # fmt: skip
+        ),
         batch_size=args.batch_size,
         epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch,

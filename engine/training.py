@@ -50,8 +50,9 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
     where the killed one stopped, and the rate never decays to nothing.
     """
 
-    def __init__(self, peak: float, warmup_steps: int, total_steps: int,
-                 final_fraction: float = 0.05) -> None:  # fmt: skip
+    def __init__(
+        self, peak: float, warmup_steps: int, total_steps: int, final_fraction: float = 0.05
+    ) -> None:
         self.peak = float(peak)
         self.warmup_steps = int(warmup_steps)
         self.total_steps = int(total_steps)
@@ -69,8 +70,12 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         return tf.where(step < self.warmup_steps, warm, self.peak * cosine)
 
     def get_config(self) -> dict[str, Any]:
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "total_steps": self.total_steps, "final_fraction": self.final_fraction}  # fmt: skip
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+            "final_fraction": self.final_fraction,
+        }
 
 
 @dataclasses.dataclass
@@ -87,9 +92,15 @@ class ValidationCallback(keras.callbacks.Callback):
     see its ``val_*`` figures.
     """
 
-    def __init__(self, planes: np.ndarray, value: np.ndarray, policy: np.ndarray | None,
-                 baselines: dict[str, dict[str, float]], config: TrainConfig,
-                 is_chief: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        planes: np.ndarray,
+        value: np.ndarray,
+        policy: np.ndarray | None,
+        baselines: dict[str, dict[str, float]],
+        config: TrainConfig,
+        is_chief: bool,
+    ) -> None:
         super().__init__()
         self.planes, self.value, self.policy = planes, value, policy
         self.baselines = baselines
@@ -141,8 +152,11 @@ class AtomicCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         _save_keras_atomically(self.model, self.directory / "last.keras")
-        state = {"epoch": epoch + 1, "step": int(self.model.optimizer.iterations.numpy()),
-                 "val_loss": float((logs or {}).get("val_loss", float("nan")))}  # fmt: skip
+        state = {
+            "epoch": epoch + 1,
+            "step": int(self.model.optimizer.iterations.numpy()),
+            "val_loss": float((logs or {}).get("val_loss", float("nan"))),
+        }
         write_atomically(self.directory / "state.json", json.dumps(state).encode())
 
 
@@ -201,11 +215,17 @@ def _optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimi
     warmup = min(config.warmup_steps, total_steps // 2)
     schedule = WarmupCosine(config.learning_rate, warmup, total_steps)
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=True,
-                                    weight_decay=config.weight_decay, clipnorm=config.clipnorm)  # fmt: skip
+        return keras.optimizers.SGD(
+            schedule,
+            momentum=config.momentum,
+            nesterov=True,
+            weight_decay=config.weight_decay,
+            clipnorm=config.clipnorm,
+        )
     if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay,
-                                      clipnorm=config.clipnorm)  # fmt: skip
+        return keras.optimizers.AdamW(
+            schedule, weight_decay=config.weight_decay, clipnorm=config.clipnorm
+        )
     raise ValueError(f"unknown optimizer {config.optimizer!r}")
 
 
@@ -213,11 +233,16 @@ def _compile(model: keras.Model, config: TrainConfig, total_steps: int) -> None:
     losses: dict[str, Any] = {"value": keras.losses.MeanSquaredError()}
     weights = {"value": 1.0}
     if "policy" in model.output_names:
-        losses["policy"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                                      ignore_class=-1)  # fmt: skip
+        losses["policy"] = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=-1
+        )
         weights["policy"] = config.policy_weight
-    model.compile(optimizer=_optimizer(config, total_steps), loss=losses, loss_weights=weights,
-                  jit_compile=False)  # fmt: skip
+    model.compile(
+        optimizer=_optimizer(config, total_steps),
+        loss=losses,
+        loss_weights=weights,
+        jit_compile=False,
+    )
 
 
 def load_validation(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -227,8 +252,9 @@ def load_validation(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.nda
         raise ValueError(
             f"{config.data}: no validation positions; prepare with a larger --val-fraction"
         )
-    value = config.target.compute(cp=records["cp"], mate=records["mate"],
-                                  white_result=records["result"], turn=records["turn"])  # fmt: skip
+    value = config.target.compute(
+        cp=records["cp"], mate=records["mate"], white_result=records["result"], turn=records["turn"]
+    )
     known = np.isfinite(value)
     records, value = records[known], value[known].astype(np.float32)
     return unpack_planes(records), value, move_indices(records["move"], records["turn"]), records
@@ -261,8 +287,11 @@ def train(config: TrainConfig) -> TrainResult:
             model = keras.models.load_model(checkpoints / "last.keras")
             state = json.loads((checkpoints / "state.json").read_text())
             initial_epoch = int(state["epoch"])
-            print(f"resuming after epoch {initial_epoch} at step "
-                  f"{int(model.optimizer.iterations.numpy())}", file=sys.stderr)  # fmt: skip
+            print(
+                f"resuming after epoch {initial_epoch} at step "
+                f"{int(model.optimizer.iterations.numpy())}",
+                file=sys.stderr,
+            )
         else:
             if config.resume:
                 print("no checkpoint to resume from; starting a new run", file=sys.stderr)
@@ -270,11 +299,18 @@ def train(config: TrainConfig) -> TrainResult:
             _compile(model, config, total_steps)
     has_policy = "policy" in model.output_names
 
-    dataset = shard_dataset(config.data, "train", batch_size=config.batch_size,
-                            target=config.target, policy=has_policy,
-                            shuffle_buffer=config.shuffle_buffer, seed=config.seed)  # fmt: skip
-    validator = ValidationCallback(planes, value, policy if has_policy else None, baselines,
-                                   config, is_chief)  # fmt: skip
+    dataset = shard_dataset(
+        config.data,
+        "train",
+        batch_size=config.batch_size,
+        target=config.target,
+        policy=has_policy,
+        shuffle_buffer=config.shuffle_buffer,
+        seed=config.seed,
+    )
+    validator = ValidationCallback(
+        planes, value, policy if has_policy else None, baselines, config, is_chief
+    )
     callbacks: list[keras.callbacks.Callback] = [
         validator,
         AtomicCheckpoint(checkpoints),
@@ -282,22 +318,37 @@ def train(config: TrainConfig) -> TrainResult:
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
     ]
     if config.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss",
-                                                       patience=config.early_stopping))  # fmt: skip
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping)
+        )
     if initial_epoch < config.epochs and config.distribute == "multi_worker":
-        _fit_multi_worker(model, strategy, dataset, callbacks, config,
-                          initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                          show_progress=is_chief)  # fmt: skip
+        _fit_multi_worker(
+            model,
+            strategy,
+            dataset,
+            callbacks,
+            config,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            show_progress=is_chief,
+        )
     elif initial_epoch < config.epochs:
-        model.fit(dataset, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
-                  initial_epoch=initial_epoch, callbacks=callbacks, verbose=config.verbose)  # fmt: skip
+        model.fit(
+            dataset,
+            epochs=config.epochs,
+            steps_per_epoch=steps_per_epoch,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=config.verbose,
+        )
     if validator.report is None:  # nothing left to train: score the checkpoint as it is
         validator.set_model(model)
         validator.on_epoch_end(initial_epoch - 1)
     assert validator.report is not None
 
-    _export(model, run_dir, config, manifest, validator, train_positions, has_policy,
-            is_chief=is_chief)  # fmt: skip
+    _export(
+        model, run_dir, config, manifest, validator, train_positions, has_policy, is_chief=is_chief
+    )
     return TrainResult(validator.history, validator.report, run_dir)
 
 
@@ -346,9 +397,14 @@ def _fit_multi_worker(
 
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
     callback_list = keras.callbacks.CallbackList(
-        callbacks, add_history=True, add_progbar=show_progress and config.verbose > 0,
-        model=model, verbose=config.verbose, epochs=config.epochs, steps=steps_per_epoch,
-    )  # fmt: skip
+        callbacks,
+        add_history=True,
+        add_progbar=show_progress and config.verbose > 0,
+        model=model,
+        verbose=config.verbose,
+        epochs=config.epochs,
+        steps=steps_per_epoch,
+    )
     callback_list.on_train_begin()
     for epoch in range(initial_epoch, config.epochs):
         callback_list.on_epoch_begin(epoch)
@@ -364,8 +420,9 @@ def _fit_multi_worker(
     callback_list.on_train_end()
 
 
-def _baselines(config: TrainConfig, value: np.ndarray,
-               records: np.ndarray) -> dict[str, dict[str, float]]:  # fmt: skip
+def _baselines(
+    config: TrainConfig, value: np.ndarray, records: np.ndarray
+) -> dict[str, dict[str, float]]:
     scale = config.target.scale
     # The validation mean: R² = 0 by construction, the seed's "converges to the average".
     mean = np.full_like(value, float(value.mean()))
@@ -376,9 +433,17 @@ def _baselines(config: TrainConfig, value: np.ndarray,
     }
 
 
-def _export(model: keras.Model, run_dir: Path, config: TrainConfig, manifest: dict[str, Any],
-            validator: ValidationCallback, train_positions: int, has_policy: bool,
-            *, is_chief: bool) -> None:  # fmt: skip
+def _export(
+    model: keras.Model,
+    run_dir: Path,
+    config: TrainConfig,
+    manifest: dict[str, Any],
+    validator: ValidationCallback,
+    train_positions: int,
+    has_policy: bool,
+    *,
+    is_chief: bool,
+) -> None:
     report = validator.report
     assert report is not None
     _save_keras_atomically(model, run_dir / KERAS_NAME)

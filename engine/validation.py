@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -99,8 +100,7 @@ class ValidationReport:
         return reasons
 
     def table(self) -> str:
-        names = ("r2", "mse", "mae", "mae_cp", "mae_win_percent", "sign_accuracy",
-                 "prediction_std")  # fmt: skip
+        names = ("r2", "mse", "mae", "mae_cp", "mae_win_percent", "sign_accuracy", "prediction_std")
         rows = [f"{'':<16}{'network':>10}{'mean':>10}{'material':>10}"]
         for name in names:
             rows.append(
@@ -113,8 +113,24 @@ class ValidationReport:
 
 def collapse_message(reasons: list[str]) -> str:
     bar = "!" * 78
-    return "\n".join([bar, "COLLAPSE: this run is not learning.", *(f"  - {r}" for r in reasons),
-                      COLLAPSE_CAUSES, bar])  # fmt: skip
+    return "\n".join(
+        [
+            bar,
+            "COLLAPSE: this run is not learning.",
+            *(f"  - {r}" for r in reasons),
+            COLLAPSE_CAUSES,
+            bar,
+        ]
+    )
+
+
+def _save(figure: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
 
 
 def save_plots(
@@ -141,29 +157,25 @@ def save_plots(
     loss_axis.set_xlabel("epoch")
     loss_axis.set_ylabel("loss")
     loss_axis.legend()
-    r2_axis.plot(epochs, [row.get("val_r2", np.nan) for row in history], marker="o",
-                 label="network")  # fmt: skip
+    r2_axis.plot(
+        epochs, [row.get("val_r2", np.nan) for row in history], marker="o", label="network"
+    )
     for name, value in baselines.items():
         r2_axis.axhline(value, linestyle="--", label=name)
     r2_axis.set_xlabel("epoch")
     r2_axis.set_ylabel("validation R² (value)")
     r2_axis.legend()
-    figure.tight_layout()
-    paths.append(directory / "curves.png")
-    figure.savefig(paths[-1], dpi=110)
-    plt.close(figure)
+    paths.append(_save(figure, directory / "curves.png"))
 
     figure, axis = plt.subplots(figsize=(5.5, 5))
-    image = axis.hexbin(target, prediction, gridsize=40, extent=(-1, 1, -1, 1), bins="log",
-                        cmap="viridis")  # fmt: skip
+    image = axis.hexbin(
+        target, prediction, gridsize=40, extent=(-1, 1, -1, 1), bins="log", cmap="viridis"
+    )
     axis.plot([-1, 1], [-1, 1], color="white", linewidth=1)
     axis.set_xlabel("target value (side to move)")
     axis.set_ylabel("predicted value")
     figure.colorbar(image, label="positions (log)")
-    figure.tight_layout()
-    paths.append(directory / "hexbin.png")
-    figure.savefig(paths[-1], dpi=110)
-    plt.close(figure)
+    paths.append(_save(figure, directory / "hexbin.png"))
 
     edges = np.linspace(-1, 1, 11)
     bucket = np.clip(np.digitize(target, edges) - 1, 0, len(edges) - 2)
@@ -180,8 +192,5 @@ def save_plots(
     axis.set_xlabel("mean target in eval bucket")
     axis.set_ylabel("mean prediction (± std)")
     axis.legend()
-    figure.tight_layout()
-    paths.append(directory / "calibration.png")
-    figure.savefig(paths[-1], dpi=110)
-    plt.close(figure)
+    paths.append(_save(figure, directory / "calibration.png"))
     return paths

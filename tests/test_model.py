@@ -46,8 +46,9 @@ def test_trained_weights_stay_in_range() -> None:
 
 
 def test_policy_head_and_named_layers() -> None:
-    model = build_value_network(ModelConfig(blocks=1, filters=8, policy_head=True,
-                                            squeeze_excitation=True))  # fmt: skip
+    model = build_value_network(
+        ModelConfig(blocks=1, filters=8, policy_head=True, squeeze_excitation=True)
+    )
     outputs = model.predict(sample_planes(4), verbose=0)
     assert outputs["policy"].shape == (4, POLICY_SIZE)
     names = {layer.name for layer in model.layers}
@@ -88,6 +89,7 @@ def test_move_indices_mirror_black_moves() -> None:
     e2e4 = chess.Move.from_uci("e2e4")
     e7e5 = chess.Move.from_uci("e7e5")
     assert move_index(e2e4, chess.WHITE) == move_index(e7e5, chess.BLACK) == 12 * 64 + 28
-    codes = np.array([e2e4.from_square | e2e4.to_square << 6,
-                      e7e5.from_square | e7e5.to_square << 6, 0xFFFF])  # fmt: skip
+    codes = np.array(
+        [e2e4.from_square | e2e4.to_square << 6, e7e5.from_square | e7e5.to_square << 6, 0xFFFF]
+    )
     np.testing.assert_array_equal(move_indices(codes, [True, False, True]), [796, 796, -1])

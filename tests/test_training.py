@@ -26,8 +26,14 @@ from engine.network_files import load_keras_network, read_sidecar  # noqa: E402
 from engine.train_config import TrainConfig  # noqa: E402
 from engine.training import CollapseError, train  # noqa: E402
 
-SMALL = dict(model=ModelConfig(blocks=2, filters=16), batch_size=128, learning_rate=2e-3,
-             warmup_steps=50, val_positions=5000, verbose=0)  # fmt: skip
+SMALL = dict(
+    model=ModelConfig(blocks=2, filters=16),
+    batch_size=128,
+    learning_rate=2e-3,
+    warmup_steps=50,
+    val_positions=5000,
+    verbose=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +73,18 @@ def test_small_network_learns_real_evals(trained) -> None:
 
 def test_run_directory_has_everything(trained) -> None:
     run = trained.run_dir
-    for name in ("model.keras", "model.tflite", "model.json", "history.csv", "validation.json",
-                 "checkpoints/last.keras", "checkpoints/state.json", "plots/curves.png",
-                 "plots/hexbin.png", "plots/calibration.png"):  # fmt: skip
+    for name in (
+        "model.keras",
+        "model.tflite",
+        "model.json",
+        "history.csv",
+        "validation.json",
+        "checkpoints/last.keras",
+        "checkpoints/state.json",
+        "plots/curves.png",
+        "plots/hexbin.png",
+        "plots/calibration.png",
+    ):
         assert (run / name).is_file(), name
     assert any((run / "logs").rglob("events.out.tfevents.*"))
     history = (run / "history.csv").read_text().splitlines()
@@ -88,10 +103,12 @@ def test_litert_export_matches_keras(trained, shards) -> None:
     interpreter = interpreter_module.Interpreter(str(trained.run_dir / "model.tflite"))
     runner = interpreter.get_signature_runner()
     input_name = next(iter(runner.get_input_details()))
-    got = np.concatenate([
-        np.asarray(next(iter(runner(**{input_name: planes[i : i + 1]}).values()))).reshape(-1)
-        for i in range(len(planes))
-    ])  # fmt: skip
+    got = np.concatenate(
+        [
+            np.asarray(next(iter(runner(**{input_name: planes[i : i + 1]}).values()))).reshape(-1)
+            for i in range(len(planes))
+        ]
+    )
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
@@ -115,17 +132,43 @@ def test_collapse_detector_fires_when_inputs_carry_no_information(shards, tmp_pa
         for field in start.dtype.names:
             records[field] = start[field]
         records.tofile(path)
-    config = TrainConfig(data=blind, out=tmp_path / "run", epochs=1, steps_per_epoch=60,
-                         fail_on_collapse=True, export_tflite=False, **SMALL)  # fmt: skip
+    config = TrainConfig(
+        data=blind,
+        out=tmp_path / "run",
+        epochs=1,
+        steps_per_epoch=60,
+        fail_on_collapse=True,
+        export_tflite=False,
+        **SMALL,
+    )
     with pytest.raises(CollapseError, match="R²"):
         train(config)
     assert "COLLAPSE" in capfd.readouterr().err
 
 
 def _train_command(data: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "engine.cli", "train", "--data", str(data), "--out", str(out),
-            "--model", "1x8", "--batch-size", "64", "--val-positions", "500", "--verbose", "0",
-            "--no-tflite", "--warmup-steps", "10", *extra]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "engine.cli",
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--model",
+        "1x8",
+        "--batch-size",
+        "64",
+        "--val-positions",
+        "500",
+        "--verbose",
+        "0",
+        "--no-tflite",
+        "--warmup-steps",
+        "10",
+        *extra,
+    ]
 
 
 def test_resume_after_a_kill_continues_at_the_right_step(shards, tmp_path) -> None:
@@ -167,12 +210,29 @@ def test_two_workers_on_loopback_finish_with_identical_weights(shards, tmp_path)
     cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
     processes = []
     for index in range(2):
-        environment = dict(os.environ, TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}}))  # fmt: skip
-        command = _train_command(shards, tmp_path / "shared-run", "--epochs", "1",
-                                 "--steps-per-epoch", "6", "--distribute", "multi_worker")  # fmt: skip
-        processes.append(subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, text=True))  # fmt: skip
+        environment = dict(
+            os.environ,
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+        )
+        command = _train_command(
+            shards,
+            tmp_path / "shared-run",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "6",
+            "--distribute",
+            "multi_worker",
+        )
+        processes.append(
+            subprocess.Popen(
+                command,
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     for process in processes:
         _, stderr = process.communicate(timeout=400)
         assert process.returncode == 0, stderr[-3000:]

@@ -1,0 +1,49 @@
+"""The benchmarks run and report the keys the issues ask for (speed is not asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.cli import main
+
+
+def test_bench_pipeline_reports_side_by_side(capsys, corpus_sample, shared_data) -> None:
+    skip_file = shared_data / "games" / "lichess_user_export.pgn.zst"
+    code = main(
+        [
+            "bench",
+            "pipeline",
+            "--file",
+            str(corpus_sample),
+            "--skip-file",
+            str(skip_file),
+            "--games",
+            "32",
+            "--json",
+        ]
+    )
+    assert code == 0
+    results = json.loads(capsys.readouterr().out)
+    for key in (
+        "positions_per_s",
+        "python_chess_positions_per_s",
+        "ratio",
+        "skip_mb_per_s",
+        "zstd_mb_per_s",
+        "scaling_2_workers",
+    ):
+        assert results[key] > 0, key
+    assert results["positions"] == results["python_chess_positions"] > 2000
+
+
+def test_bench_train_reports_side_by_side(capsys, shared_data) -> None:
+    pytest.importorskip("tensorflow")
+    code = main(
+        ["bench", "train", "--model", "1x8", "--batch-size", "64", "--steps", "4", "--json"]
+    )
+    assert code == 0
+    results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("samples_per_s", "bare_samples_per_s", "ratio"):
+        assert results[key] > 0, key
