@@ -36,12 +36,17 @@ def time_control_class(time_control: str) -> str | None:
     return "classical"
 
 
+MAX_ELO = 65535
+"""Ratings above this (or below 0) are junk; they are also stored as 16 bits."""
+
+
 def parse_elo(value: str | None) -> int | None:
-    """A rating tag as an int; ``None`` for missing, ``"?"`` or junk."""
+    """A rating tag as an int; ``None`` for missing, ``"?"``, out-of-range or junk."""
     try:
-        return int(value) if value else None
+        elo = int(value) if value else None
     except ValueError:
         return None
+    return elo if elo is not None and 0 <= elo <= MAX_ELO else None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

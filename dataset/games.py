@@ -32,11 +32,11 @@ _TOKEN = re.compile(
     r"""
       (\{[^}]*\}?)               # 1: comment (unterminated at a truncated end)
     | ([()])                     # 2: variation start or end
-    | (?:1-0|0-1|1/2-1/2|\*)     # game termination marker
+    | (1-0|0-1|1/2-1/2|\*)       # 3: game termination marker
     | \d+\.+                     # move number
     | \$\d+ | [!?]+              # annotations
     | ;[^\n]*                    # rest-of-line comment
-    | ([^\s{}()\[\];.$!?]+)      # 3: a move in SAN (or junk that parse_san refuses)
+    | ([^\s{}()\[\];.$!?]+)      # 4: a move in SAN (or junk that parse_san refuses)
     """,
     re.VERBOSE,
 )
@@ -48,29 +48,37 @@ Counts = collections.Counter[str]
 
 
 def parse_headers(text: str) -> tuple[dict[str, str], int]:
-    """The tag pairs at the start of *text* and where the movetext begins."""
-    match = _HEADER_BLOCK.match(text)
+    """The tag pairs at the start of *text* and where the movetext begins.
+
+    A byte-order mark or blank lines before the first tag are allowed.
+    """
+    start = len(text) - len(text.lstrip("\ufeff \t\r\n"))
+    match = _HEADER_BLOCK.match(text, start)
     if not match:
         return {}, 0
     headers = {name: value.replace('\\"', '"') for name, value in _HEADER.findall(match[0])}
     return headers, match.end()
 
 
-def game_key(headers: dict[str, str]) -> str:
+def game_key(headers: dict[str, str], movetext: str = "") -> str:
     """What identifies a game across files: its lichess id, else its main headers.
 
     The train/validation split hashes this, so copies of one game (the same master
-    game in two players' collections) always land on the same side.
+    game in two players' collections) always land on the same side. Games whose
+    headers say nothing (all missing or ``?``) are told apart by their first moves.
     """
     game_id = headers.get("GameId") or ""
     if not game_id and (match := _LICHESS_ID.search(headers.get("Site", ""))):
         game_id = match[1]
     if game_id:
         return game_id
-    return "|".join(
+    fields = [
         headers.get(name, "").strip()
         for name in ("Event", "Site", "Date", "Round", "White", "Black", "Result")
-    )
+    ]
+    if all(field.strip("?.-") == "" for field in fields):
+        fields.append(" ".join(movetext.split())[:200])
+    return "|".join(fields)
 
 
 def game_hash(key: str) -> int:
@@ -97,7 +105,12 @@ class GameParser:
         hashes: list[int] = []
         for text in texts:
             before = len(rows)
-            key_hash = self._parse(text, rows)
+            try:
+                key_hash = self._parse(text, rows)
+            except Exception:  # a game we did not foresee must not end the run
+                del rows[before:]
+                self.counts["skipped_unexpected_error"] += 1
+                continue
             hashes.extend([key_hash] * (len(rows) - before))
         records = np.array(rows, dtype=RECORD_DTYPE)
         if len(records):
@@ -129,7 +142,7 @@ class GameParser:
             counts["skipped_bad_fen"] += 1
             return 0
 
-        key = game_key(headers)
+        key = game_key(headers, text[movetext_start : movetext_start + 400])
         key_hash = game_hash(key)
         result = targets.result_to_white_view(headers.get("Result", "*"))
         white_elo = parse_elo(headers.get("WhiteElo")) or 0
@@ -143,7 +156,13 @@ class GameParser:
         ply = 0
         evaluated = 0
         for match in _TOKEN.finditer(text, movetext_start):
-            comment, paren, san = match.groups()
+            comment, paren, termination, san = match.groups()
+            if termination and depth == 0:
+                if text[match.end() :].strip():
+                    # A blank line inside the moves left their tail after the result
+                    # (or a header-less game follows): never play it on this board.
+                    counts["games_trailing_text_after_result"] += 1
+                break
             if paren:
                 depth += 1 if paren == "(" else -1
                 continue
@@ -161,6 +180,7 @@ class GameParser:
                     mate = int(float(number))
                     if mate == 0:  # "#0": already mated; the rules score it, not evals
                         counts["positions_mate_zero"] += 1
+                        evaluated += 1
                         continue
                     cp = 0
                     mate = max(-MAX_MATE, min(MAX_MATE, mate))

@@ -26,8 +26,9 @@ from tqdm import tqdm
 from dataset.filters import TIME_CONTROL_CLASSES, GameFilter
 from dataset.games import GameParser
 from dataset.reader import CorruptInputError, ReadCounts, display_name, iter_games
-from dataset.records import RECORD_DTYPE
+from dataset.records import RECORD_DTYPE, mix64
 from dataset.shards import (
+    MANIFEST_NAME,
     SPLITS,
     ShardInfo,
     ShardWriter,
@@ -152,15 +153,6 @@ def _parse_batch(texts: list[bytes]) -> tuple[np.ndarray, np.ndarray, dict[str, 
 # --- the run ----------------------------------------------------------------------
 
 
-def _mix64(values: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a fixed pseudo-random uint64 per input, vectorised."""
-    with np.errstate(over="ignore"):
-        z = values.astype(np.uint64)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
 def _fraction_threshold(fraction: float) -> np.uint64:
     return np.uint64(min(int(fraction * 2.0**64), 2**64 - 1))
 
@@ -194,7 +186,7 @@ class _Run:
         config = self.config
         keep = np.ones(len(records), dtype=bool)
         if config.drop_near_zero or config.drop_extreme:
-            draw = _mix64(hashes ^ _mix64(records["ply"].astype(np.uint64)))
+            draw = mix64(hashes ^ mix64(records["ply"].astype(np.uint64)))
             cp = np.abs(records["cp"].astype(np.int32))
             near_zero = (records["mate"] == 0) & (cp < config.near_zero_cp)
             extreme = (records["mate"] != 0) | (cp >= config.extreme_cp)
@@ -261,13 +253,13 @@ def _position_keys(records: np.ndarray) -> np.ndarray:
     key = np.zeros(len(records), dtype=np.uint64)
     pieces = records["pieces"].astype(np.uint64)
     for index in range(12):  # 12 bitboards, each mixed in for all records at once
-        key = _mix64(key ^ pieces[:, index])
+        key = mix64(key ^ pieces[:, index])
     state = (
         (records["turn"].astype(np.uint64) << np.uint64(16))
         | (records["castling"].astype(np.uint64) << np.uint64(8))
         | records["ep_square"].astype(np.uint64)
     )
-    return _mix64(key ^ state)
+    return mix64(key ^ state)
 
 
 def _parse_in_order(
@@ -312,6 +304,8 @@ def prepare(
             raise ValueError(f"input not found: {path}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # Until the new manifest is written, the folder must not pass for a finished one.
+    (out / MANIFEST_NAME).unlink(missing_ok=True)
 
     total = sum(os.path.getsize(path) for path in paths if path != "-")
     bar = tqdm(

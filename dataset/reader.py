@@ -22,10 +22,15 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 CHUNK_SIZE = 1 << 20
 """Compressed bytes read from the source at a time."""
 
+MAX_GAME_SIZE = 1 << 26
+"""Text without a game boundary longer than this is passed on as it is (64 MiB)."""
+
 FEED_SIZE = 1 << 12
 """Compressed bytes handed to the decompressor at a time: the precision of error offsets."""
 
 EVAL_MARKER = b"[%eval"
+
+_OTHER_COMPRESSIONS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zX", "xz"))
 
 # A game starts at a tag line ``[Name "`` that follows a blank line. Requiring the tag
 # shape keeps a blank line inside the moves (a quirk of some collections) from cutting
@@ -76,6 +81,9 @@ def iter_decompressed(
     stream = _open_binary(path)
     try:
         head = stream.read(len(ZSTD_MAGIC))
+        for magic, kind in _OTHER_COMPRESSIONS:
+            if head.startswith(magic):
+                raise CorruptInputError(name, 0, f"{kind}-compressed; only zstandard is read")
         if not head.startswith(ZSTD_MAGIC):
             data = head
             while data:
@@ -160,6 +168,8 @@ def iter_blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
         for chunk in chunks:
             buffer = pending + chunk if pending else chunk
             cut = _last_boundary(buffer)
+            if cut == 0 and len(buffer) > MAX_GAME_SIZE:
+                cut = len(buffer)  # no game is this long: hand it on rather than hoard it
             if cut > 0:
                 yield buffer[:cut]
             pending = buffer[cut:]

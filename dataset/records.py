@@ -40,6 +40,23 @@ MAX_CP = 32000
 MAX_MATE = 127
 
 
+def mix64(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a fixed pseudo-random uint64 per input, vectorised."""
+    with np.errstate(over="ignore"):
+        z = values.astype(np.uint64)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def game_id_keys(records: np.ndarray) -> np.ndarray:
+    """A pseudo-random uint64 per record, the same for all records of one game."""
+    padded = np.zeros((len(records), 16), np.uint8)
+    padded[:, :10] = np.ascontiguousarray(records["game_id"]).view(np.uint8).reshape(-1, 10)
+    words = padded.view("<u8")
+    return mix64(words[:, 0] ^ mix64(words[:, 1]))
+
+
 def encode_move(move: chess.Move) -> int:
     """A move in 16 bits: from square, to square (6 bits each), promotion piece type."""
     return move.from_square | (move.to_square << 6) | ((move.promotion or 0) << 12)

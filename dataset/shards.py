@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from dataset.records import RECORD_DTYPE, RECORD_FORMAT_VERSION, RECORD_SIZE
+from dataset.records import RECORD_DTYPE, RECORD_FORMAT_VERSION, RECORD_SIZE, game_id_keys
 from engine.atomic import write_atomically
 from engine.encoding import ENCODING_VERSION, unpack_board
 
@@ -140,6 +140,25 @@ def read_records(
         if remaining is not None:
             remaining -= len(records)
     return np.concatenate(arrays) if arrays else np.empty(0, dtype=RECORD_DTYPE)
+
+
+def sample_games(directory: str | os.PathLike[str], split: Split, *, positions: int) -> np.ndarray:
+    """About *positions* records of *split*: whole games drawn evenly from every shard.
+
+    Taking the first records instead would score a few hundred consecutive games of
+    the first input only. Shards are memory-mapped, not read whole.
+    """
+    arrays = [
+        np.memmap(path, dtype=RECORD_DTYPE, mode="r")
+        for path in shard_paths(directory, split)
+        if path.stat().st_size
+    ]
+    total = sum(len(array) for array in arrays)
+    if total <= positions:
+        return np.concatenate(arrays) if arrays else np.empty(0, RECORD_DTYPE)
+    threshold = np.uint64(int(positions / total * 2.0**64))
+    chosen = [np.asarray(array[game_id_keys(array) < threshold]) for array in arrays]
+    return np.concatenate(chosen)  # cutting at exactly *positions* would favour early shards
 
 
 def records_to_dataframe(records: np.ndarray, *, with_fen: bool = False) -> pd.DataFrame:

@@ -45,8 +45,9 @@ def decode_batch(
         white_result=_field(raw, "result", tf.int8),
         turn=turn,
     )
-    known = tf.math.is_finite(value)
-    raw, value, turn = (tf.boolean_mask(tensor, known) for tensor in (raw, value, turn))
+    if target.kind != "eval":  # only game results can be unknown
+        known = tf.math.is_finite(value)
+        raw, value, turn = (tf.boolean_mask(tensor, known) for tensor in (raw, value, turn))
     labels = {"value": value}
     if policy:
         move = tf.cast(_field(raw, "move", tf.uint16), tf.int32)
@@ -83,7 +84,7 @@ def shard_dataset(
         cycle_length=min(len(files), 8),
         block_length=64,
         num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=not shuffle,
+        deterministic=True,  # reproducible from the seed; workers sharding by DATA need it
     )
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)

@@ -116,10 +116,8 @@ def multiply_adds(model: keras.Model) -> int:
     total = 0
     for layer in model.layers:
         if isinstance(layer, layers.Conv2D):
-            height, width, channels_out = layer.output.shape[1:]
-            kernel = int(np.prod(layer.kernel.shape))
-            total += height * width * kernel
-            del channels_out
+            height, width = layer.output.shape[1:3]
+            total += height * width * int(np.prod(layer.kernel.shape))
         elif isinstance(layer, layers.Dense):
             total += int(np.prod(layer.kernel.shape))
     return int(total)

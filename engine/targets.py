@@ -126,7 +126,7 @@ class TargetConfig:
     """``eval`` (tanh-scaled engine eval), ``result`` (game outcome) or ``blend``."""
 
     lambda_: float = 1.0
-    """Weight of the eval in a blend; 1 is pure eval, 0 pure result."""
+    """Weight of the eval in a blend; 1 is pure eval (results unused), 0 pure result."""
 
     scale: float = LICHESS_SCALE
     """Centipawn scale of the tanh."""
@@ -149,7 +149,7 @@ class TargetConfig:
         eval_value = white_to_side_to_move(
             eval_to_value(cp, mate, scale=self.scale, mate_inside=self.mate_inside), turn
         )
-        if self.kind == "eval":
+        if self.kind == "eval" or (self.kind == "blend" and self.lambda_ == 1.0):
             return eval_value
         result_value = result_to_value(white_result, turn)
         if self.kind == "result":
@@ -173,7 +173,7 @@ class TargetConfig:
             mate_value = tf.sign(mate)
         eval_white = tf.where(mate != 0, mate_value, tf.tanh(self.scale * cp))
         eval_value = tf.where(white, eval_white, -eval_white)
-        if self.kind == "eval":
+        if self.kind == "eval" or (self.kind == "blend" and self.lambda_ == 1.0):
             return eval_value
         result = tf.cast(white_result, tf.float32)
         result = tf.where(result == UNKNOWN_RESULT, float("nan"), result)

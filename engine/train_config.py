@@ -18,7 +18,7 @@ Distribute = Literal["none", "mirrored", "multi_worker"]
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """One training run; the command line sets every field."""
+    """One training run; the command line sets all but the rarely tuned fields."""
 
     data: Path
     """A directory written by ``boardeval prepare``."""
@@ -51,7 +51,7 @@ class TrainConfig:
     """Linear warm-up steps (at most half the run)."""
 
     weight_decay: float = 1e-4
-    """Decoupled weight decay (AdamW) or L2-style decay (SGD)."""
+    """Decoupled weight decay on kernels (not on batch-norm scales or biases)."""
 
     momentum: float = 0.9
     """SGD momentum."""

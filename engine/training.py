@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dataset.shards import load_manifest, read_records
+from dataset.shards import load_manifest, sample_games
 from dataset.tfdata import shard_dataset
 from engine import validation
 from engine.atomic import write_atomically
@@ -34,7 +34,6 @@ from engine.encoding import unpack_planes
 from engine.model import build_value_network
 from engine.moves import POLICY_SIZE, move_indices
 from engine.network_files import KERAS_NAME, TFLITE_NAME, write_sidecar
-from engine.targets import LICHESS_SCALE
 from engine.train_config import Distribute, TrainConfig, config_from_args
 
 
@@ -129,25 +128,26 @@ class ValidationCallback(keras.callbacks.Callback):
             epoch + 1, metrics, self.baselines["mean"], self.baselines["material"]
         )
         self.history.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
-        if not self.is_chief:
-            return
-        print(
-            f"\nvalidation after epoch {epoch + 1} ({len(self.value)} positions):", file=sys.stderr
-        )
-        print(self.report.table(), file=sys.stderr)
         reasons = self.report.collapse_warnings()
-        if reasons:
-            print(validation.collapse_message(reasons), file=sys.stderr)
-            if self.config.fail_on_collapse:
-                raise CollapseError("; ".join(reasons))
+        if self.is_chief:
+            print(
+                f"\nvalidation after epoch {epoch + 1} ({len(self.value)} positions):",
+                file=sys.stderr,
+            )
+            print(self.report.table(), file=sys.stderr)
+            if reasons:
+                print(validation.collapse_message(reasons), file=sys.stderr)
+        if reasons and self.config.fail_on_collapse:  # every worker stops, none waits
+            raise CollapseError("; ".join(reasons))
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
     """Writes ``checkpoints/last.keras`` and ``state.json`` whole after every epoch."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, fingerprint: dict[str, Any]) -> None:
         super().__init__()
         self.directory = directory
+        self.fingerprint = fingerprint
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -156,6 +156,7 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             "epoch": epoch + 1,
             "step": int(self.model.optimizer.iterations.numpy()),
             "val_loss": float((logs or {}).get("val_loss", float("nan"))),
+            "settings": self.fingerprint,
         }
         write_atomically(self.directory / "state.json", json.dumps(state).encode())
 
@@ -174,6 +175,44 @@ def predict(
         for name, tensor in outputs.items():
             batches.setdefault(name, []).append(np.asarray(tensor))
     return {name: np.concatenate(parts) for name, parts in batches.items()}
+
+
+def _fingerprint(config: TrainConfig, steps_per_epoch: int) -> dict[str, Any]:
+    """The settings a checkpoint is bound to: resuming with others would mix two runs."""
+    return json.loads(
+        json.dumps(
+            {
+                "model": dataclasses.asdict(config.model),
+                "target": dataclasses.asdict(config.target),
+                "batch_size": config.batch_size,
+                "epochs": config.epochs,
+                "steps_per_epoch": steps_per_epoch,
+                "optimizer": config.optimizer,
+                "learning_rate": config.learning_rate,
+                "warmup_steps": config.warmup_steps,
+                "weight_decay": config.weight_decay,
+                "clipnorm": config.clipnorm,
+                "policy_weight": config.policy_weight,
+            }
+        )
+    )
+
+
+def _check_fingerprint(state_path: Path, fingerprint: dict[str, Any]) -> None:
+    if not state_path.exists():
+        return
+    saved = json.loads(state_path.read_text()).get("settings", {})
+    changed = [
+        f"{name}: {saved[name]} -> {fingerprint[name]}"
+        for name in fingerprint
+        if name in saved and saved[name] != fingerprint[name]
+    ]
+    if changed:
+        raise ValueError(
+            "--resume with settings other than the checkpoint's ("
+            + "; ".join(changed)
+            + "); use the same options or a new --out"
+        )
 
 
 def _save_keras_atomically(model: keras.Model, path: Path) -> None:
@@ -214,19 +253,24 @@ def _task() -> tuple[bool, int]:
 def _optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
     warmup = min(config.warmup_steps, total_steps // 2)
     schedule = WarmupCosine(config.learning_rate, warmup, total_steps)
+    optimizer: keras.optimizers.Optimizer
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(
+        optimizer = keras.optimizers.SGD(
             schedule,
             momentum=config.momentum,
             nesterov=True,
             weight_decay=config.weight_decay,
             clipnorm=config.clipnorm,
         )
-    if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(
+    elif config.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(
             schedule, weight_decay=config.weight_decay, clipnorm=config.clipnorm
         )
-    raise ValueError(f"unknown optimizer {config.optimizer!r}")
+    else:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}")
+    # Decaying batch-norm scales and biases only fights the normalisation.
+    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+    return optimizer
 
 
 def _compile(model: keras.Model, config: TrainConfig, total_steps: int) -> None:
@@ -247,7 +291,7 @@ def _compile(model: keras.Model, config: TrainConfig, total_steps: int) -> None:
 
 def load_validation(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validation planes, targets, policy labels, and records (for the baselines)."""
-    records = read_records(config.data, "val", limit=config.val_positions)
+    records = sample_games(config.data, "val", positions=config.val_positions)
     if not len(records):
         raise ValueError(
             f"{config.data}: no validation positions; prepare with a larger --val-fraction"
@@ -282,16 +326,16 @@ def train(config: TrainConfig) -> TrainResult:
 
     checkpoints = run_dir / "checkpoints"
     initial_epoch = 0
+    fingerprint = _fingerprint(config, steps_per_epoch)
     with strategy.scope():
         if config.resume and (checkpoints / "last.keras").exists():
+            _check_fingerprint(checkpoints / "state.json", fingerprint)
             model = keras.models.load_model(checkpoints / "last.keras")
-            state = json.loads((checkpoints / "state.json").read_text())
-            initial_epoch = int(state["epoch"])
-            print(
-                f"resuming after epoch {initial_epoch} at step "
-                f"{int(model.optimizer.iterations.numpy())}",
-                file=sys.stderr,
-            )
+            step = int(model.optimizer.iterations.numpy())
+            # From the weights' own step, not state.json: a kill between writing the
+            # two files must not skip or repeat an epoch.
+            initial_epoch = step // steps_per_epoch
+            print(f"resuming after epoch {initial_epoch} at step {step}", file=sys.stderr)
         else:
             if config.resume:
                 print("no checkpoint to resume from; starting a new run", file=sys.stderr)
@@ -306,14 +350,14 @@ def train(config: TrainConfig) -> TrainResult:
         target=config.target,
         policy=has_policy,
         shuffle_buffer=config.shuffle_buffer,
-        seed=config.seed,
+        seed=config.seed + initial_epoch,  # a resumed run does not replay epoch 0's order
     )
     validator = ValidationCallback(
         planes, value, policy if has_policy else None, baselines, config, is_chief
     )
     callbacks: list[keras.callbacks.Callback] = [
         validator,
-        AtomicCheckpoint(checkpoints),
+        AtomicCheckpoint(checkpoints, fingerprint),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial_epoch > 0),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
     ]
@@ -385,7 +429,8 @@ def _fit_multi_worker(
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
             if model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
-        gradients = tape.gradient(loss, model.trainable_variables)
+            scaled = model.optimizer.scale_loss(loss)  # loss scaling under mixed precision
+        gradients = tape.gradient(scaled, model.trainable_variables)
         model.optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
         return loss
 
@@ -426,7 +471,7 @@ def _baselines(
     scale = config.target.scale
     # The validation mean: R² = 0 by construction, the seed's "converges to the average".
     mean = np.full_like(value, float(value.mean()))
-    material = validation.material_value(records, scale=LICHESS_SCALE)
+    material = validation.material_value(records, scale=scale)
     return {
         "mean": validation.value_metrics(mean, value, scale=scale),
         "material": validation.value_metrics(material, value, scale=scale),

@@ -174,3 +174,32 @@ def test_game_key_prefers_the_lichess_id() -> None:
     other, _ = parse_headers('[Event "Olympiad"]\n[White "Adams"]\n[Black "Rogers"]\n')
     assert game_key(other) == "Olympiad||||Adams|Rogers|"
     assert game_hash("AbCdEfGh") == game_hash("AbCdEfGh") != game_hash("AbCdEfGi")
+
+
+def test_out_of_range_elo_is_unknown_not_a_crash() -> None:
+    text = HEADERS.replace('"1500"', '"70000"').replace('"1600"', '"-5"')
+    records, counts = parse(text + "\n1. e4 { [%eval 0.3] } 0-1")
+    assert len(records) == 1 and (records[0]["white_elo"], records[0]["black_elo"]) == (0, 0)
+
+
+def test_parsing_stops_at_the_result() -> None:
+    # A header-less game glued on after a blank line must not be played on this board.
+    text = (
+        HEADERS
+        + "\n1. e4 { [%eval 0.3] } 1... e5 { [%eval 0.3] } 0-1\n\n1. d4 { [%eval 0.2] } 1... d5 *"
+    )
+    records, counts = parse(text)
+    assert list(records["ply"]) == [1, 2]
+    assert counts["games_trailing_text_after_result"] == 1
+
+
+def test_byte_order_mark_and_leading_blank_lines_are_allowed() -> None:
+    records, counts = parse("\ufeff\n\n" + HEADERS + "\n1. e4 { [%eval 0.3] } 0-1")
+    assert len(records) == 1 and counts["skipped_no_headers"] == 0
+
+
+def test_games_without_identifying_headers_are_told_apart_by_their_moves() -> None:
+    blank = {"Event": "?", "Site": "?", "Date": "????.??.??", "White": "?", "Black": "?"}
+    assert game_key(blank, "1. e4 e5") != game_key(blank, "1. d4 d5")
+    named = {"Event": "Olympiad", "White": "Adams", "Black": "Rogers"}
+    assert game_key(named, "1. e4 e5") == game_key(named, "1.e4 e5")  # copies stay together

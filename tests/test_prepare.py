@@ -170,3 +170,24 @@ def test_manifest_refuses_another_encoding(tmp_path, corpus_sample) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="encoding version 999"):
         read_records(tmp_path)
+
+
+def test_sample_games_draws_whole_games_from_every_shard(tmp_path, corpus_sample) -> None:
+    from dataset.shards import sample_games
+
+    prepare(
+        [corpus_sample],
+        tmp_path,
+        PrepareConfig(val_fraction=0.0, positions_per_shard=500),
+        progress=False,
+    )
+    everything = read_records(tmp_path, "train")
+    sample = sample_games(tmp_path, "train", positions=len(everything) // 3)
+    assert 0.5 < len(sample) / (len(everything) // 3) < 1.5
+    sampled_games = set(sample["game_id"].tolist())
+    assert len(sampled_games) >= 4
+    for game_id in sampled_games:  # whole games
+        assert (sample["game_id"] == game_id).sum() == (everything["game_id"] == game_id).sum()
+    # Drawn across the shards, not just the first games of the first one.
+    last_shard = np.fromfile(shard_paths(tmp_path, "train")[-1], dtype=sample.dtype)
+    assert sampled_games & set(last_shard["game_id"].tolist())

@@ -171,3 +171,11 @@ def test_stream_is_never_decompressed_whole(tmp_path, corpus_sample, recompress_
     assert len(chunks) > 5  # output arrives as the input is read
     assert max(len(chunk) for chunk in chunks) < len(b"".join(chunks))
     assert isinstance(io.BytesIO(b"".join(chunks)).read(10), bytes)
+
+
+@pytest.mark.parametrize(("magic", "kind"), [(b"\x1f\x8b\x08", "gzip"), (b"BZh9", "bzip2")])
+def test_other_compressions_get_a_clear_error(tmp_path, magic: bytes, kind: str) -> None:
+    path = tmp_path / "games.pgn.gz"
+    path.write_bytes(magic + b"\x00" * 100)
+    with pytest.raises(CorruptInputError, match=kind):
+        list(iter_games(path))

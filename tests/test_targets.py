@@ -144,3 +144,9 @@ def test_target_config_rejects_bad_settings() -> None:
         targets.TargetConfig(kind="blend", lambda_=-0.1)
     with pytest.raises(ValueError):
         targets.TargetConfig(scale=0)
+
+
+def test_blend_with_lambda_one_ignores_unknown_results() -> None:
+    config = targets.TargetConfig(kind="blend", lambda_=1.0)
+    value = config.compute(cp=[100], mate=[0], white_result=[targets.UNKNOWN_RESULT], turn=[True])
+    assert np.isfinite(value).all()

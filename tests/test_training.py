@@ -241,3 +241,18 @@ def test_two_workers_on_loopback_finish_with_identical_weights(shards, tmp_path)
     assert int(chief.optimizer.iterations.numpy()) == 6
     for a, b in zip(chief.get_weights(), worker.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_resume_refuses_other_settings(trained, tmp_path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(trained.run_dir, copy)
+    config = TrainConfig(
+        data=Path(read_sidecar(copy)["data"]["directory"]),
+        out=copy,
+        epochs=5,
+        steps_per_epoch=200,
+        resume=True,
+        **SMALL,
+    )
+    with pytest.raises(ValueError, match="epochs: 2 -> 5"):
+        train(config)
