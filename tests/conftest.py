@@ -16,7 +16,7 @@ SHARED_DATA = Path(
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``: the project's real lichess, master and engine data."""
     if not SHARED_DATA.is_dir():

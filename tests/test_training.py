@@ -37,21 +37,12 @@ SMALL = dict(
 
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory, shared_data_module) -> Path:
+def shards(tmp_path_factory, shared_data) -> Path:
     """800 real lichess games with Stockfish evals (about 60k positions), game-split."""
     out = tmp_path_factory.mktemp("shards")
-    corpus = shared_data_module / "corpus" / "lichess_user_export_sf15_1500n.pgn.zst"
+    corpus = shared_data / "corpus" / "lichess_user_export_sf15_1500n.pgn.zst"
     prepare([corpus], out, PrepareConfig(val_fraction=0.1, max_games=800), progress=False)
     return out
-
-
-@pytest.fixture(scope="module")
-def shared_data_module() -> Path:
-    from tests.conftest import SHARED_DATA
-
-    if not SHARED_DATA.is_dir():
-        pytest.skip("shared data not found")
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="module")
