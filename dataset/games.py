@@ -21,6 +21,7 @@ import numpy as np
 
 from dataset.filters import GameFilter, parse_elo
 from dataset.records import MAX_CP, MAX_MATE, NO_MOVE, RECORD_DTYPE, encode_move
+from dataset.san import parse_san
 from engine import targets
 from engine.encoding import pack_tuple
 
@@ -40,6 +41,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
+_COMMENT, _PAREN, _TERMINATION, _SAN = 1, 2, 3, 4
 _EVAL = re.compile(r"\[%eval\s+(#)?([+-]?\d+(?:\.\d+)?)")
 _LICHESS_ID = re.compile(r"lichess\.org/([A-Za-z0-9]{8})")
 
@@ -149,90 +151,72 @@ class GameParser:
         black_elo = parse_elo(headers.get("BlackElo")) or 0
         record_game_id = _record_game_id(headers, key, key_hash)
 
-        game_rows: list[tuple] = []
-        pending: tuple | None = None  # packed position + eval, waiting for its next move
+        first_row = len(rows)
+        packed: tuple | None = None  # the evaluated position waiting for its next move
+        labels: tuple = ()  # the record fields after the move, for *packed*
         moved = False  # a move was played since the last eval comment
         depth = 0  # variation nesting
         ply = 0
         evaluated = 0
         for match in _TOKEN.finditer(text, movetext_start):
-            comment, paren, termination, san = match.groups()
-            if termination and depth == 0:
-                if text[match.end() :].strip():
-                    # A blank line inside the moves left their tail after the result
-                    # (or a header-less game follows): never play it on this board.
-                    counts["games_trailing_text_after_result"] += 1
-                break
-            if paren:
-                depth += 1 if paren == "(" else -1
-                continue
-            if depth > 0:
-                continue
-            if comment:
-                if not moved:
+            kind = match.lastindex  # which group matched; None for numbers, annotations
+            if kind == _SAN:
+                if depth:
                     continue
-                evaluation = _EVAL.search(comment)
+                try:
+                    move = parse_san(board, match[_SAN])
+                    if not move:
+                        raise chess.InvalidMoveError("null move")
+                except ValueError:
+                    counts["games_truncated_illegal_move"] += 1
+                    break
+                if packed is not None:
+                    rows.append(packed + (encode_move(move),) + labels)
+                    packed = None
+                board.push(move)
+                ply += 1
+                moved = True
+            elif kind == _COMMENT:
+                if depth or not moved:
+                    continue
+                evaluation = _EVAL.search(match[_COMMENT])
                 if evaluation is None:
                     continue
                 moved = False
+                evaluated += 1
                 mate_sign, number = evaluation.groups()
                 if mate_sign:
                     mate = int(float(number))
                     if mate == 0:  # "#0": already mated; the rules score it, not evals
                         counts["positions_mate_zero"] += 1
-                        evaluated += 1
                         continue
                     cp = 0
                     mate = max(-MAX_MATE, min(MAX_MATE, mate))
                 else:
                     mate = 0
                     cp = max(-MAX_CP, min(MAX_CP, round(float(number) * 100)))
-                pending = (*pack_tuple(board), cp, mate, ply)
-                evaluated += 1
-            elif san:
-                try:
-                    move = board.parse_san(san)
-                    if not move:
-                        raise chess.InvalidMoveError("null move")
-                except ValueError:
-                    counts["games_truncated_illegal_move"] += 1
-                    break
-                if pending is not None:
-                    game_rows.append(pending + (encode_move(move),))
-                    pending = None
-                board.push(move)
-                ply += 1
-                moved = True
-        if pending is not None:
-            game_rows.append(pending + (NO_MOVE,))
+                packed = pack_tuple(board)
+                labels = (0.0, cp, mate, result, ply, white_elo, black_elo, record_game_id)
+            elif kind == _PAREN:
+                depth += 1 if match[_PAREN] == "(" else -1
+            elif kind == _TERMINATION and not depth:
+                if text[match.end() :].strip():
+                    # A blank line inside the moves left their tail after the result
+                    # (or a header-less game follows): never play it on this board.
+                    counts["games_trailing_text_after_result"] += 1
+                break
+        if packed is not None:
+            rows.append(packed + (NO_MOVE,) + labels)
 
         counts["positions_without_eval"] += ply - evaluated
+        positions = len(rows) - first_row
         if ply < self.game_filter.min_ply:
+            del rows[first_row:]
             counts["skipped_too_short"] += 1
             return key_hash
-        if not game_rows:
+        if not positions:
             counts["skipped_no_evals_parsed"] += 1
             return key_hash
         counts["games_kept"] += 1
-        counts["positions"] += len(game_rows)
-        for pieces, turn, castling, ep, clock, fullmove, cp, mate, at_ply, move in game_rows:
-            rows.append(
-                (
-                    pieces,
-                    turn,
-                    castling,
-                    ep,
-                    clock,
-                    fullmove,
-                    move,
-                    0.0,
-                    cp,
-                    mate,
-                    result,
-                    at_ply,
-                    white_elo,
-                    black_elo,
-                    record_game_id,
-                )
-            )
+        counts["positions"] += positions
         return key_hash
