@@ -1,8 +1,9 @@
 """``boardeval train``: fit the value network on prepared shards, prove it learned, export it.
 
 The composition root of training: it reads shards through :mod:`dataset.tfdata`
-(the only engine module besides the CLI that imports ``dataset``), builds the model
-of :mod:`engine.model`, and writes a run directory::
+(with its benchmark and the CLI, the only engine modules that import ``dataset``;
+search, UCI and serving never do), builds the model of :mod:`engine.model`, and
+writes a run directory::
 
     RUN_DIR/model.keras  model.tflite  model.json     the exported network
     RUN_DIR/history.csv  logs/ (TensorBoard)          per-epoch curves
@@ -14,6 +15,7 @@ of :mod:`engine.model`, and writes a run directory::
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import math
@@ -355,6 +357,8 @@ def train(config: TrainConfig) -> TrainResult:
     validator = ValidationCallback(
         planes, value, policy if has_policy else None, baselines, config, is_chief
     )
+    if initial_epoch:  # the curves of a resumed run start at its first epoch
+        validator.history = _read_history(run_dir / "history.csv")[:initial_epoch]
     callbacks: list[keras.callbacks.Callback] = [
         validator,
         AtomicCheckpoint(checkpoints, fingerprint),
@@ -396,6 +400,16 @@ def train(config: TrainConfig) -> TrainResult:
     return TrainResult(validator.history, validator.report, run_dir)
 
 
+def _read_history(path: Path) -> list[dict[str, float]]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as file:
+        return [
+            {name: float(value) for name, value in row.items() if value not in ("", None)}
+            for row in csv.DictReader(file)
+        ]
+
+
 def _fit_multi_worker(
     model: keras.Model,
     strategy: tf.distribute.Strategy,
@@ -414,19 +428,28 @@ def _fit_multi_worker(
     callbacks see the same events as under ``fit``.
     """
     has_policy = "policy" in model.output_names
-    global_batch = config.batch_size
+
+    def global_mean(values: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        """This replica's share of the mean of *values* over all replicas' weighted rows.
+
+        As Keras averages: over the rows actually in the batch (results unknown to a
+        result target were dropped) and, for the policy, over rows with a move.
+        """
+        context = tf.distribute.get_replica_context()
+        total = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(weights))
+        return tf.reduce_sum(values * weights) / tf.maximum(total, 1.0)
 
     def replica_step(planes: tf.Tensor, labels: dict[str, tf.Tensor]) -> tf.Tensor:
         with tf.GradientTape() as tape:
             outputs = model(planes, training=True)
-            per_example = tf.square(tf.reshape(outputs["value"], [-1]) - labels["value"])
+            squared_error = tf.square(tf.reshape(outputs["value"], [-1]) - labels["value"])
+            loss = global_mean(squared_error, tf.ones_like(squared_error))
             if has_policy:
-                known = labels["policy"] >= 0
+                known = tf.cast(labels["policy"] >= 0, tf.float32)
                 cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
                     labels=tf.maximum(labels["policy"], 0), logits=outputs["policy"]
                 )
-                per_example += config.policy_weight * tf.where(known, cross_entropy, 0.0)
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+                loss += config.policy_weight * global_mean(cross_entropy, known)
             if model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
             scaled = model.optimizer.scale_loss(loss)  # loss scaling under mixed precision
