@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -19,7 +20,10 @@ import zstandard
 from dataset.prepare import PrepareConfig, prepare
 from dataset.reader import ReadCounts, iter_decompressed, iter_games
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(
+    os.environ.get("BOARDEVAL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+"""The project's shared data (``../shared/data`` beside a checkout, or the variable)."""
 DEFAULT_EVAL_FILE = DATA / "corpus" / "lichess_user_export_sf15_1500n.pgn.zst"
 DEFAULT_SKIP_FILE = DATA / "games" / "lichess_user_export.pgn.zst"
 

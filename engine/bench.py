@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -59,8 +60,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _machine() -> str:
-    import os
-
     return f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}"
 
 

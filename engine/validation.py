@@ -14,9 +14,7 @@ from typing import Any
 import numpy as np
 
 from engine import targets
-
-PIECE_VALUES_CP = np.array([100, 300, 300, 500, 900, 0], dtype=np.int64)
-"""Pawn, knight, bishop, rook, queen, king: the material baseline's centipawns."""
+from engine.evaluator import material_values
 
 SIGN_THRESHOLD = 0.05
 """Positions with ``|target|`` below this (≈ 27 cp) count as level for sign accuracy."""
@@ -39,11 +37,7 @@ Likely causes (see DESIGN.md):
 
 def material_value(records: np.ndarray, *, scale: float = targets.LICHESS_SCALE) -> np.ndarray:
     """The material baseline: ``tanh(scale * material balance)`` from the side to move."""
-    counts = np.bitwise_count(records["pieces"].astype(np.uint64)).astype(np.int64)
-    white_cp = counts[:, :6] @ PIECE_VALUES_CP - counts[:, 6:] @ PIECE_VALUES_CP
-    return targets.white_to_side_to_move(
-        targets.cp_to_value(white_cp, scale=scale), records["turn"]
-    )
+    return material_values(records, scale=scale)
 
 
 def value_metrics(
