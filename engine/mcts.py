@@ -1,0 +1,507 @@
+"""Batched Monte Carlo tree search (PUCT) over an :class:`~engine.evaluator.Evaluator`.
+
+The search never sees the network, only the evaluator seam, so it runs on the
+material and random evaluators as well as on a trained net.
+
+Sign conventions: a node's statistics are from the point of view of the player who
+made the move into it (its parent's side to move), so a parent picks the child with
+the highest Q. Evaluators return values for the side to move in the evaluated board;
+those are negated once to enter the tree.
+
+Two expansion modes: ``policy`` (the network's policy head gives priors, the leaf's
+own value is backed up) and ``value`` (all children of a leaf are evaluated in one
+batch; priors come from a softmax of their values and the leaf backs up its best
+child, a one-ply lookahead). Leaves are gathered in batches with virtual loss.
+Terminal positions are scored by the rules, and proven wins and losses propagate
+(MCTS-solver), so forced mates are found and reported as mate scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Literal
+
+import chess
+import numpy as np
+
+from engine import targets
+from engine.evaluator import Evaluator
+from engine.moves import move_index
+
+SearchMode = Literal["policy", "value"]
+
+WIN, DRAW, LOSS = 1, 0, -1
+"""Proven results, from the point of view of the player who moved into the node."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SearchConfig:
+    """How the tree grows."""
+
+    cpuct: float = 1.5
+    """Exploration constant of PUCT."""
+
+    batch_size: int = 16
+    """Leaves gathered (with virtual loss) per evaluator call."""
+
+    mode: SearchMode = "value"
+    """``policy`` needs a policy head; ``value`` works with any evaluator."""
+
+    fpu_reduction: float = 0.3
+    """First-play urgency: unvisited children score the parent's Q minus this."""
+
+    value_temperature: float = 0.15
+    """Softmax temperature turning child values into priors (``value`` mode)."""
+
+    forcing_prior: float = 0.25
+    """Share of the prior spread evenly over checking moves (all moves if none).
+
+    A value-only evaluator scores a sacrifice by its material loss; without this
+    the search would never look at the check that mates in two."""
+
+    virtual_loss: int = 1
+    """Visits counted as losses on a path while its leaf waits for evaluation."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SearchLimit:
+    """When the search stops. Unset fields do not limit; none set means until ``stop()``."""
+
+    nodes: int | None = None
+    """Stop after this many visits of the root."""
+
+    movetime: float | None = None
+    """Stop after this many seconds."""
+
+    depth: int | None = None
+    """Stop when the average depth of the search reaches this."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchLine:
+    """One root move and what the search thinks of it, from the root side to move."""
+
+    move: chess.Move
+    visits: int
+    value: float
+    """Q in [-1, 1] for the side to move at the root."""
+
+    mate: int | None
+    """Moves to mate when proven (+ we mate, - we are mated), else ``None``."""
+
+    pv: list[chess.Move]
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchInfo:
+    """Progress of a search, as the UCI ``info`` line reports it."""
+
+    depth: int
+    seldepth: int
+    nodes: int
+    nps: int
+    time: float
+    lines: list[SearchLine]
+    """Root moves, best first (MultiPV reads as many as it wants)."""
+
+    @property
+    def best(self) -> SearchLine:
+        return self.lines[0]
+
+    @property
+    def score_cp(self) -> int:
+        """Centipawns for the root side to move, through the inverse value mapping."""
+        return int(round(float(targets.value_to_cp(self.best.value))))
+
+    @property
+    def wdl(self) -> tuple[int, int, int]:
+        """Win/draw/loss per mille from the value; without a draw model D is 0 unless proven."""
+        value = self.best.value
+        if self.best.mate is None and abs(value) < 1e-9:
+            return (0, 1000, 0)
+        win = int(round(500 * (1 + value)))
+        return (win, 0, 1000 - win)
+
+
+class Node:
+    """A position in the tree; statistics from the view of the player who moved into it."""
+
+    __slots__ = ("moves", "children", "prior", "visits", "value_sum", "child_estimate",
+                 "proven", "proven_plies", "expanded")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.moves: list[chess.Move] = []
+        self.children: list[Node | None] = []
+        self.prior = np.zeros(0, np.float32)
+        self.child_estimate: np.ndarray | None = None  # value mode: children's evals
+        self.visits = 0
+        self.value_sum = 0.0
+        self.proven: int | None = None
+        self.proven_plies = 0
+        self.expanded = False
+
+    @property
+    def q(self) -> float:
+        return self.value_sum / self.visits if self.visits else 0.0
+
+    def child_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        visits = np.array([c.visits if c else 0 for c in self.children], np.float64)
+        value_sum = np.array([c.value_sum if c else 0.0 for c in self.children], np.float64)
+        return visits, value_sum
+
+
+def _terminal_value(board: chess.Board, at_root: bool) -> int | None:
+    """The rules' verdict for the side to move (WIN/DRAW/LOSS), or ``None`` to evaluate.
+
+    Inside the tree a position seen before (in the game or on the path) is a draw:
+    the side that could avoid it will, and cycling would only waste visits.
+    """
+    if not any(board.generate_legal_moves()):
+        return LOSS if board.is_check() else DRAW
+    if board.halfmove_clock >= 100 or board.is_insufficient_material():
+        return DRAW
+    # A repetition needs four reversible plies since the last capture or pawn move.
+    if not at_root and board.halfmove_clock >= 4 and board.is_repetition(2):
+        return DRAW
+    return None
+
+
+class MCTS:
+    """A reusable searcher: :meth:`search` yields progress, :meth:`stop` ends it early."""
+
+    def __init__(self, evaluator: Evaluator, config: SearchConfig | None = None) -> None:
+        self.evaluator = evaluator
+        self.config = config or SearchConfig()
+        self._stop = threading.Event()
+        self._root: Node | None = None
+        self._root_board: chess.Board | None = None
+
+    def stop(self) -> None:
+        """Asks a running search to finish its current batch and return (thread-safe)."""
+        self._stop.set()
+
+    def reset(self) -> None:
+        """Forgets the tree (a new game)."""
+        self._root, self._root_board = None, None
+
+    @property
+    def root(self) -> Node | None:
+        return self._root
+
+    # --- the search loop -----------------------------------------------------------
+
+    def search(
+        self, board: chess.Board, limit: SearchLimit, *, info_interval: float = 0.5
+    ) -> Iterator[SearchInfo]:
+        """Runs simulations until *limit* or :meth:`stop`, yielding progress.
+
+        Yields a :class:`SearchInfo` every *info_interval* seconds and once at the end
+        (the last one holds the best move). *board* is not modified; its move stack
+        counts for repetitions.
+        """
+        self._stop.clear()
+        if not any(board.legal_moves):
+            return
+        root = self._reuse_or_new_root(board)
+        start = time.monotonic()
+        next_info = start + info_interval
+        depth_sum, leaves, seldepth = 0, 0, 0
+        if not root.expanded:
+            self._run_batch(board, root, [([], root)])
+        while not self._should_stop(root, limit, start, depth_sum, leaves):
+            batch = []
+            for _ in range(self.config.batch_size):
+                path = self._select(board, root)
+                if path is None:
+                    break
+                batch.append(path)
+                depth_sum += len(path[0])
+                leaves += 1
+                seldepth = max(seldepth, len(path[0]))
+                if root.proven is not None:
+                    break
+            if not batch:
+                break
+            self._run_batch(board, root, batch)
+            now = time.monotonic()
+            if now >= next_info:
+                next_info = now + info_interval
+                yield self._info(root, start, depth_sum, leaves, seldepth)
+        yield self._info(root, start, depth_sum, leaves, seldepth)
+
+    def _should_stop(self, root: Node, limit: SearchLimit, start: float, depth_sum: int,
+                     leaves: int) -> bool:  # fmt: skip
+        if self._stop.is_set() or root.proven is not None:
+            return True
+        if limit.nodes is not None and root.visits >= limit.nodes:
+            return True
+        if limit.movetime is not None and time.monotonic() - start >= limit.movetime:
+            return True
+        return limit.depth is not None and leaves > 0 and depth_sum / leaves >= limit.depth
+
+    def _reuse_or_new_root(self, board: chess.Board) -> Node:
+        """The subtree of the new position when it follows the last search's root."""
+        old_root, old_board = self._root, self._root_board
+        self._root_board = board.copy()
+        if old_root is not None and old_board is not None:
+            old_moves, new_moves = old_board.move_stack, board.move_stack
+            if (
+                board.root().fen() == old_board.root().fen()
+                and new_moves[: len(old_moves)] == old_moves
+            ):
+                node: Node | None = old_root
+                for move in new_moves[len(old_moves) :]:
+                    if node is None or not node.expanded or move not in node.moves:
+                        node = None
+                        break
+                    node = node.children[node.moves.index(move)]
+                if node is not None and node.expanded:
+                    # A proof may rest on a repetition, which the root does not count;
+                    # the children's proofs re-prove it at the next backup if it holds.
+                    node.proven = None
+                    self._root = node
+                    return node
+        self._root = Node()
+        return self._root
+
+    # --- selection -----------------------------------------------------------------
+
+    def _select(self, board: chess.Board, root: Node) -> tuple[list[int], Node] | None:
+        """Walks from the root to a leaf by PUCT, adding virtual loss on the way."""
+        path: list[int] = []
+        node = root
+        while node.expanded and node.proven is None:
+            index = self._best_child(node)
+            if index is None:
+                return None
+            child = node.children[index]
+            if child is None:
+                child = node.children[index] = Node()
+            path.append(index)
+            child.visits += self.config.virtual_loss
+            child.value_sum -= self.config.virtual_loss
+            node = child
+        if node is root and node.proven is not None:
+            return None
+        return path, node
+
+    def _best_child(self, node: Node) -> int | None:
+        visits, value_sum = node.child_arrays()
+        proven = np.array([c.proven if c and c.proven is not None else 2 for c in node.children])
+        if (proven == WIN).any():  # a winning move needs no more visits
+            return None
+        total = max(node.visits, 1)
+        q = np.divide(value_sum, visits, out=np.zeros_like(value_sum), where=visits > 0)
+        unvisited = visits == 0
+        if node.child_estimate is not None:
+            q[unvisited] = node.child_estimate[unvisited]
+        else:
+            q[unvisited] = -node.q - self.config.fpu_reduction
+        q[proven == DRAW] = 0.0  # exact, whatever the visits said before the proof
+        u = self.config.cpuct * node.prior * math.sqrt(total) / (1.0 + visits)
+        score = q + u
+        score[proven == LOSS] = -np.inf  # proven losses for the mover are never chosen
+        if not np.isfinite(score).any():
+            return None
+        return int(np.argmax(score))
+
+    # --- evaluation and backup -----------------------------------------------------
+
+    def _run_batch(self, board: chess.Board, root: Node,
+                   batch: Sequence[tuple[list[int], Node]]) -> None:  # fmt: skip
+        """Evaluates the leaves of *batch* with one evaluator call and backs them up."""
+        pending: list[tuple[list[int], Node, chess.Board]] = []
+        results: dict[int, float] = {}
+        first_of: dict[int, int] = {}  # a leaf reached twice in one batch is expanded once
+        for number, (path, leaf) in enumerate(batch):
+            if id(leaf) in first_of:
+                continue
+            first_of[id(leaf)] = number
+            leaf_board = board.copy(stack=True)
+            node = root
+            for index in path:
+                leaf_board.push(node.moves[index])
+                node = node.children[index]  # type: ignore[assignment]
+            verdict = _terminal_value(leaf_board, at_root=not path)
+            if leaf.expanded or leaf.proven is not None:
+                results[number] = self._proven_value(leaf)
+            elif verdict is not None and path:
+                leaf.proven = -verdict  # the mover's view: a mated side-to-move is a win
+                leaf.proven_plies = 0
+                results[number] = float(leaf.proven)
+            else:
+                pending.append((path, leaf, leaf_board))
+        if pending:
+            self._expand(pending, results, first_of)
+        for path, leaf in batch:
+            self._backup(root, path, results[first_of[id(leaf)]])
+
+    def _proven_value(self, node: Node) -> float:
+        return float(node.proven) if node.proven is not None else node.q
+
+    def _expand(self, pending: list[tuple[list[int], Node, chess.Board]],
+                results: dict[int, float], numbers: dict[int, int]) -> None:  # fmt: skip
+        """Expands the *pending* leaves with one evaluator call; their values go to
+        *results* under the batch number that *numbers* gives each leaf."""
+        if self.config.mode == "policy":
+            evaluation = self.evaluator.evaluate([b for _, _, b in pending])
+            if evaluation.policy is None:
+                raise ValueError("search mode 'policy' needs an evaluator with a policy head")
+            for row, (_, leaf, leaf_board) in enumerate(pending):
+                leaf.moves = list(leaf_board.legal_moves)
+                logits = evaluation.policy[row][
+                    [move_index(m, leaf_board.turn) for m in leaf.moves]
+                ]
+                leaf.prior = _softmax(logits.astype(np.float64), 1.0)
+                leaf.children = [None] * len(leaf.moves)
+                leaf.expanded = True
+                results[numbers[id(leaf)]] = -float(evaluation.values[row])
+            return
+
+        # Value mode: every child of every leaf in one call.
+        child_boards: list[chess.Board] = []
+        spans = []
+        verdicts: list[list[int | None]] = []
+        checks: list[np.ndarray] = []
+        for _, leaf, leaf_board in pending:
+            leaf.moves = list(leaf_board.legal_moves)
+            first = len(child_boards)
+            leaf_verdicts = []
+            leaf_checks = np.zeros(len(leaf.moves), bool)
+            for index, move in enumerate(leaf.moves):
+                leaf_board.push(move)
+                verdict = _terminal_value(leaf_board, at_root=False)
+                leaf_verdicts.append(verdict)
+                leaf_checks[index] = leaf_board.is_check()
+                if verdict is None:
+                    child_boards.append(leaf_board.copy(stack=False))
+                leaf_board.pop()
+            verdicts.append(leaf_verdicts)
+            checks.append(leaf_checks)
+            spans.append((first, len(child_boards)))
+        values = self.evaluator.evaluate(child_boards).values if child_boards else np.zeros(0)
+        for (_, leaf, _), (first, last), leaf_verdicts, leaf_checks in zip(
+            pending, spans, verdicts, checks, strict=True
+        ):
+            network = iter(values[first:last])
+            estimate = np.empty(len(leaf.moves), np.float64)
+            leaf.children = [None] * len(leaf.moves)
+            for index, verdict in enumerate(leaf_verdicts):
+                if verdict is None:
+                    estimate[index] = -float(next(network))  # child's mover = this leaf's side
+                else:
+                    child = leaf.children[index] = Node()
+                    child.proven = -verdict
+                    estimate[index] = float(child.proven)
+            leaf.child_estimate = estimate
+            forcing = leaf_checks if leaf_checks.any() else np.ones_like(leaf_checks)
+            leaf.prior = (
+                (1.0 - self.config.forcing_prior)
+                * _softmax(estimate, self.config.value_temperature)
+                + self.config.forcing_prior * forcing / forcing.sum()
+            ).astype(np.float32)
+            leaf.expanded = True
+            self._update_proof(leaf)
+            # The leaf's value for its own mover is minus its best reply's.
+            results[numbers[id(leaf)]] = (
+                float(leaf.proven) if leaf.proven is not None else -float(estimate.max())
+            )
+
+    def _backup(self, root: Node, path: list[int], value: float) -> None:
+        """Adds *value* (for the player who moved into the leaf) along *path*; undoes
+        the virtual loss and propagates proofs."""
+        nodes = [root]
+        for index in path:
+            nodes.append(nodes[-1].children[index])  # type: ignore[arg-type]
+        for depth in range(len(nodes) - 1, -1, -1):
+            node = nodes[depth]
+            if depth > 0:
+                node.visits += 1 - self.config.virtual_loss
+                node.value_sum += value + self.config.virtual_loss
+            else:
+                node.visits += 1
+                node.value_sum += value
+            if node.expanded:
+                self._update_proof(node)
+            value = -value
+
+    def _update_proof(self, node: Node) -> None:
+        """A node is won for its mover if every reply loses for the opponent... and so on.
+
+        Children's ``proven`` is from their own mover (this node's side to move).
+        """
+        if node.proven is not None or not node.children:
+            return
+        results = [child.proven if child else None for child in node.children]
+        wins = [i for i, r in enumerate(results) if r == WIN]
+        if wins:  # this node's side to move has a winning move: a loss for our mover
+            best = min(wins, key=lambda i: node.children[i].proven_plies)  # type: ignore[union-attr]
+            node.proven = LOSS
+            node.proven_plies = node.children[best].proven_plies + 1  # type: ignore[union-attr]
+        elif all(r is not None for r in results):
+            if all(r == LOSS for r in results):
+                node.proven = WIN
+                node.proven_plies = 1 + max(c.proven_plies for c in node.children)  # type: ignore[union-attr]
+            else:
+                node.proven = DRAW
+
+    # --- reporting -----------------------------------------------------------------
+
+    def _info(self, root: Node, start: float, depth_sum: int, leaves: int,
+              seldepth: int) -> SearchInfo:  # fmt: skip
+        elapsed = max(time.monotonic() - start, 1e-9)
+        lines = [self._line(root, index) for index in range(len(root.moves))]
+        lines.sort(key=_line_order, reverse=True)
+        depth = int(round(depth_sum / leaves)) if leaves else 1
+        return SearchInfo(max(depth, 1), max(seldepth, 1), root.visits,
+                          int(root.visits / elapsed), elapsed, lines)  # fmt: skip
+
+    def _line(self, root: Node, index: int) -> SearchLine:
+        child = root.children[index]
+        move = root.moves[index]
+        if child is not None and child.proven is not None:
+            value = float(child.proven)
+            mate = None
+            if child.proven == WIN:
+                mate = (child.proven_plies + 2) // 2
+            elif child.proven == LOSS:
+                mate = -((child.proven_plies + 1) // 2)
+        elif child is not None and child.visits:
+            value, mate = child.q, None
+        elif root.child_estimate is not None:
+            value, mate = float(root.child_estimate[index]), None
+        else:
+            value, mate = -1.0, None
+        return SearchLine(move, child.visits if child else 0, value, mate,
+                          [move, *self._pv(child)])  # fmt: skip
+
+    def _pv(self, node: Node | None) -> list[chess.Move]:
+        pv = []
+        while node is not None and node.expanded and node.children:
+            lines = [(c.visits if c else 0, -(c.proven or 0) if c else 0, i)
+                     for i, c in enumerate(node.children)]  # fmt: skip
+            visits, _, index = max(lines)
+            if visits == 0 and node.proven is None:
+                break
+            pv.append(node.moves[index])
+            node = node.children[index]
+        return pv
+
+
+def _line_order(line: SearchLine) -> tuple[float, float, float]:
+    if line.mate is not None:
+        # Shorter mates first; being mated later is better than sooner.
+        return (1.0, -line.mate, 0.0) if line.mate > 0 else (-1.0, -line.mate, 0.0)
+    return (0.0, line.visits, line.value)
+
+
+def _softmax(values: np.ndarray, temperature: float) -> np.ndarray:
+    if not len(values):
+        return np.zeros(0, np.float32)
+    scaled = (values - values.max()) / max(temperature, 1e-6)
+    weights = np.exp(scaled)
+    return (weights / weights.sum()).astype(np.float32)
