@@ -14,11 +14,9 @@ from engine.mcts import DRAW, LOSS, MCTS, SearchConfig, SearchLimit, _terminal_v
 
 
 def final_info(searcher: MCTS, board: chess.Board, limit: SearchLimit):
-    info = None
-    for info in searcher.search(board, limit):
-        pass
-    assert info is not None
-    return info
+    infos = list(searcher.search(board, limit))
+    assert infos
+    return infos[-1]
 
 
 def suite(shared_data, name: str) -> list[chess.Board]:
