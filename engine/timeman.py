@@ -34,10 +34,7 @@ def move_time(clock: Clock, turn: chess.Color, *, move_overhead: float = 0.05,
     if remaining is None:
         return None
     increment = clock.winc if turn == chess.WHITE else clock.binc
-    if clock.movestogo:
-        moves_left = max(clock.movestogo, 1)
-    else:
-        moves_left = max(30 - ply // 6, 15)
+    moves_left = max(clock.movestogo, 1) if clock.movestogo else max(30 - ply // 6, 15)
     budget = remaining / moves_left + 0.75 * increment - move_overhead
     hard_cap = max(remaining - move_overhead, 0.0) * 0.5  # never bet the whole clock
     return max(min(budget, hard_cap), 0.005)
