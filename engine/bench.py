@@ -26,7 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--model", default="4x32", help="preset, e.g. 4x32 or 6x64")
     train.add_argument("--batch-size", type=int, default=256)
     train.add_argument("--steps", type=int, default=40, help="timed steps per run")
-    for target in (pipeline, train):
+    search = targets.add_parser("search", help="network share of search time, WAC solved")
+    search.add_argument("--weights", type=Path, help="a trained run directory")
+    search.add_argument("--nodes", type=int, default=200, help="visits per position")
+    search.add_argument("--positions", type=int, default=300, help="WAC positions to try")
+    search.add_argument("--batch-size", type=int, default=16)
+    for target in (pipeline, train, search):
         target.add_argument("--json", action="store_true", help="print only the JSON")
 
 
@@ -49,6 +54,17 @@ def run(args: argparse.Namespace) -> int:
             model=args.model,
             batch_size=args.batch_size,
             steps=args.steps,
+        )
+    elif args.target == "search":
+        from dataset.bench import DATA
+        from engine.search_bench import bench_search
+
+        results = bench_search(
+            DATA / "suites" / "wac.epd",
+            weights=args.weights,
+            nodes=args.nodes,
+            positions=args.positions,
+            batch_size=args.batch_size,
         )
     else:  # argparse restricts the choices
         raise ValueError(f"unknown bench target {args.target}")

@@ -47,3 +47,14 @@ def test_bench_train_reports_side_by_side(capsys, shared_data) -> None:
     results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("samples_per_s", "bare_samples_per_s", "ratio"):
         assert results[key] > 0, key
+
+
+def test_bench_search_reports_side_by_side(capsys, shared_data) -> None:
+    pytest.importorskip("ai_edge_litert")
+    code = main(["bench", "search", "--positions", "3", "--nodes", "12", "--json"])
+    assert code == 0
+    results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("visits_per_s", "search_network_positions_per_s", "network_positions_per_s",
+                "ratio"):  # fmt: skip
+        assert results[key] > 0, key
+    assert results["wac_total"] == 3 and 0 <= results["wac_solved"] <= 3

@@ -1,0 +1,117 @@
+"""The search benchmark: how much of the search's time the network gets, and WAC solved.
+
+Measured in one run: positions the network evaluates per second while searching,
+against the bare network's positions per second at the same batch size (their ratio
+is the share of time not lost to Python), visits per second, and the Win At Chess
+solve rate at a fixed node budget.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import chess
+import numpy as np
+
+from engine.encoding import encode_boards
+from engine.evaluator import Evaluation, Evaluator, MaterialEvaluator, NetworkEvaluator
+from engine.mcts import MCTS, SearchConfig, SearchLimit
+
+
+class _Metered:
+    """An evaluator that counts the positions it scores and the calls it takes."""
+
+    def __init__(self, inner: Evaluator) -> None:
+        self.inner = inner
+        self.positions = 0
+        self.calls = 0
+
+    def evaluate(self, boards: Sequence[chess.Board]) -> Evaluation:
+        self.positions += len(boards)
+        self.calls += 1
+        return self.inner.evaluate(boards)
+
+
+def _untrained_network(directory: Path) -> Path:
+    from engine.model import build_value_network
+    from engine.model_config import ModelConfig
+    from engine.network_files import write_sidecar
+
+    model = build_value_network(ModelConfig())
+    model.export(str(directory / "model.tflite"), format="litert", verbose=False)
+    write_sidecar(directory, {"heads": ["value"], "untrained": True})
+    return directory
+
+
+def wac_positions(path: Path) -> list[tuple[chess.Board, list[chess.Move]]]:
+    positions = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        board, operations = chess.Board.from_epd(line)
+        best_moves = operations.get("bm")
+        if best_moves:
+            positions.append((board, list(best_moves)))
+    return positions
+
+
+def bench_search(
+    wac_file: Path,
+    *,
+    weights: Path | None = None,
+    nodes: int = 200,
+    positions: int = 300,
+    speed_positions: int = 20,
+    batch_size: int = 16,
+) -> dict[str, Any]:
+    """Runs the search measurements side by side; returns the figures."""
+    suite = wac_positions(wac_file)
+    with tempfile.TemporaryDirectory() as scratch:
+        network_dir = weights or _untrained_network(Path(scratch))
+        network = NetworkEvaluator(network_dir)
+        config = SearchConfig(batch_size=batch_size)
+
+        metered = _Metered(network)
+        searcher = MCTS(metered, config)
+        visits = 0
+        start = time.perf_counter()
+        for board, _ in suite[:speed_positions]:
+            searcher.reset()
+            infos = list(searcher.search(board, SearchLimit(nodes=nodes)))
+            visits += infos[-1].nodes
+        search_seconds = time.perf_counter() - start
+        mean_batch = max(int(round(metered.positions / max(metered.calls, 1))), 1)
+
+        planes = encode_boards([board for board, _ in suite])  # the bare network's input:
+        planes = np.resize(planes, (mean_batch, *planes.shape[1:]))  # the search's batch size
+        network.evaluate_planes(planes)  # warm
+        repeats = max(20, 2000 // mean_batch)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            network.evaluate_planes(planes)
+        bare = repeats * mean_batch / (time.perf_counter() - start)
+
+        solver = network if weights else MaterialEvaluator()
+        solved = 0
+        for board, best_moves in suite[:positions]:
+            infos = list(MCTS(solver, config).search(board, SearchLimit(nodes=nodes)))
+            solved += infos[-1].best.move in best_moves
+
+    search_network = metered.positions / search_seconds
+    return {
+        "network": str(weights) if weights else "untrained 4x32 (no shipped network yet)",
+        "wac_evaluator": "network" if weights else "material",
+        "nodes": nodes,
+        "batch_size": batch_size,
+        "mean_evaluator_batch": mean_batch,
+        "visits_per_s": round(visits / search_seconds, 1),
+        "search_network_positions_per_s": round(search_network, 1),
+        "network_positions_per_s": round(bare, 1),
+        "ratio": round(search_network / bare, 3),
+        "wac_solved": solved,
+        "wac_total": min(positions, len(suite)),
+    }
