@@ -54,6 +54,45 @@ def _recompress_in_blocks(path: Path) -> bytes:
     return b"".join(parts)
 
 
+def _make_network(
+    directory: Path,
+    *,
+    blocks: int = 1,
+    filters: int = 8,
+    policy: bool = False,
+    kernel_scale: float = 0.0,
+    keras_file: bool = False,
+) -> Path:
+    """Exports a small network as training does (LiteRT + sidecar, optionally .keras).
+
+    With *kernel_scale*, kernels are drawn at random so that boards get different
+    values (an untrained net says 0 everywhere).
+    """
+    from engine.model import build_value_network
+    from engine.model_config import ModelConfig
+    from engine.network_files import write_sidecar
+
+    model = build_value_network(ModelConfig(blocks=blocks, filters=filters, policy_head=policy))
+    if kernel_scale:
+        rng = np.random.default_rng(0)
+        for weight in model.weights:
+            if "kernel" in weight.path:
+                weight.assign(rng.normal(0, kernel_scale, weight.shape).astype("float32"))
+    if keras_file:
+        model.save(directory / "model.keras")
+    model.export(str(directory / "model.tflite"), format="litert", verbose=False)
+    write_sidecar(directory, {"heads": ["value", "policy"] if policy else ["value"]})
+    return directory
+
+
+@pytest.fixture
+def make_network() -> Callable[..., Path]:
+    """Builds and exports a small network into a directory (needs TensorFlow and LiteRT)."""
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("tensorflow")
+    return _make_network
+
+
 @pytest.fixture
 def recompress_in_blocks() -> Callable[[Path], bytes]:
     """Recompresses a PGN file with a zstd block every 4 games.

@@ -42,27 +42,11 @@ def test_random_evaluator_is_repeatable_and_in_range() -> None:
     assert np.all(np.abs(first) <= 1) and first.std() > 0.1
 
 
-@pytest.fixture(scope="module")
-def network_dir(tmp_path_factory):
-    """A small network with non-trivial weights, exported as training exports it."""
-    pytest.importorskip("ai_edge_litert")
-    keras = pytest.importorskip("keras")
-    from engine.model import build_value_network
-    from engine.model_config import ModelConfig
-    from engine.network_files import write_sidecar
-
-    directory = tmp_path_factory.mktemp("net")
-    config = ModelConfig(blocks=2, filters=16, policy_head=True)
-    model = build_value_network(config)
-    rng = np.random.default_rng(0)
-    for weight in model.weights:
-        if "kernel" in weight.path:
-            weight.assign(rng.normal(0, 0.2, weight.shape).astype("float32"))
-    model.save(directory / "model.keras")
-    model.export(str(directory / "model.tflite"), format="litert", verbose=False)
-    write_sidecar(directory, {"heads": ["value", "policy"], "model": {"blocks": 2}})
-    del keras
-    return directory
+@pytest.fixture
+def network_dir(tmp_path, make_network):
+    """A small network with non-trivial weights and both heads, in both formats."""
+    return make_network(tmp_path, blocks=2, filters=16, policy=True, kernel_scale=0.2,
+                        keras_file=True)  # fmt: skip
 
 
 def test_litert_and_tensorflow_backends_agree(network_dir) -> None:
@@ -91,9 +75,11 @@ def test_batch_size_does_not_change_results(network_dir) -> None:
 def test_network_evaluator_refuses_another_encoding(network_dir, tmp_path) -> None:
     sidecar = json.loads((network_dir / "model.json").read_text())
     sidecar["encoding_version"] = 0
-    (tmp_path / "model.json").write_text(json.dumps(sidecar))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "model.json").write_text(json.dumps(sidecar))
     with pytest.raises(ValueError, match="encoding version 0"):
-        NetworkEvaluator(tmp_path)
+        NetworkEvaluator(other)
     with pytest.raises(ValueError, match="backend"):
         NetworkEvaluator(network_dir, backend="onnx")  # type: ignore[arg-type]
 

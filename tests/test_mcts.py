@@ -129,17 +129,12 @@ def test_tree_reuse_keeps_the_subtree() -> None:
     assert searcher.root is not kept
 
 
-def test_untrained_network_plays_a_whole_game_against_a_random_mover(tmp_path) -> None:
-    pytest.importorskip("ai_edge_litert")
+def test_untrained_network_plays_a_whole_game_against_a_random_mover(
+    tmp_path, make_network
+) -> None:
     from engine.evaluator import NetworkEvaluator
-    from engine.model import build_value_network
-    from engine.model_config import ModelConfig
-    from engine.network_files import write_sidecar
 
-    model = build_value_network(ModelConfig(blocks=1, filters=8))
-    model.export(str(tmp_path / "model.tflite"), format="litert", verbose=False)
-    write_sidecar(tmp_path, {"heads": ["value"]})
-    searcher = MCTS(NetworkEvaluator(tmp_path))
+    searcher = MCTS(NetworkEvaluator(make_network(tmp_path)))
     rng = random.Random(7)
     board = chess.Board()
     while not board.is_game_over(claim_draw=True) and board.ply() < 120:
@@ -152,17 +147,11 @@ def test_untrained_network_plays_a_whole_game_against_a_random_mover(tmp_path) -
     assert board.ply() >= 20 or board.is_game_over()
 
 
-def test_policy_mode_searches_with_a_policy_head(tmp_path) -> None:
-    pytest.importorskip("ai_edge_litert")
+def test_policy_mode_searches_with_a_policy_head(tmp_path, make_network) -> None:
     from engine.evaluator import NetworkEvaluator
-    from engine.model import build_value_network
-    from engine.model_config import ModelConfig
-    from engine.network_files import write_sidecar
 
-    model = build_value_network(ModelConfig(blocks=1, filters=8, policy_head=True))
-    model.export(str(tmp_path / "model.tflite"), format="litert", verbose=False)
-    write_sidecar(tmp_path, {"heads": ["value", "policy"]})
-    searcher = MCTS(NetworkEvaluator(tmp_path), SearchConfig(mode="policy", batch_size=4))
+    network = NetworkEvaluator(make_network(tmp_path, policy=True))
+    searcher = MCTS(network, SearchConfig(mode="policy", batch_size=4))
     board = chess.Board("r1bqkbnr/pppp1ppp/2n5/4p2Q/2B1P3/8/PPPP1PPP/RNB1K1NR w KQkq - 2 3")
     info = final_info(searcher, board, SearchLimit(nodes=300))
     assert info.best.move == chess.Move.from_uci("h5f7") and info.best.mate == 1
