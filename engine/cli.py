@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     train_config.add_arguments(train_parser)
     train_parser.set_defaults(run=_run_later("engine.training"))
 
+    uci_parser = commands.add_parser("uci", help="speak UCI on stdin/stdout (boardeval-uci)")
+    uci_parser.set_defaults(run=lambda args: importlib.import_module("engine.uci").main())
+
     from engine import bench
 
     bench_parser = commands.add_parser("bench", help="measure speed; prints a table and JSON")

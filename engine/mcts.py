@@ -179,6 +179,7 @@ class MCTS:
         self._stop = threading.Event()
         self._root: Node | None = None
         self._root_board: chess.Board | None = None
+        self._root_moves: set[chess.Move] | None = None
 
     def stop(self) -> None:
         """Asks a running search to finish its current batch and return (thread-safe)."""
@@ -194,27 +195,45 @@ class MCTS:
 
     # --- the search loop -----------------------------------------------------------
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
     def search(
-        self, board: chess.Board, limit: SearchLimit, *, info_interval: float = 0.5
+        self,
+        board: chess.Board,
+        limit: SearchLimit,
+        *,
+        root_moves: Sequence[chess.Move] | None = None,
+        info_interval: float = 0.5,
     ) -> Iterator[SearchInfo]:
         """Runs simulations until *limit* or :meth:`stop`, yielding progress.
 
         Yields a :class:`SearchInfo` every *info_interval* seconds and once at the end
-        (the last one holds the best move). *board* is not modified; its move stack
+        (the last one holds the best move). *root_moves* restricts the moves searched
+        at the root (UCI ``searchmoves``). *board* is not modified; its move stack
         counts for repetitions.
         """
         self._stop.clear()
         if not any(board.legal_moves):
             return
         root = self._reuse_or_new_root(board)
+        self._root_moves = set(root_moves) if root_moves else None
         start = time.monotonic()
         next_info = start + info_interval
         depth_sum, leaves, seldepth = 0, 0, 0
+        seconds_per_leaf = 0.0  # measured, so a batch never overruns the move time
         if not root.expanded:
             self._run_batch(board, root, [([], root)])
+            seconds_per_leaf = time.monotonic() - start
         while not self._should_stop(root, limit, start, depth_sum, leaves):
             batch = []
-            for _ in range(self.config.batch_size):
+            batch_size = self.config.batch_size
+            if limit.movetime is not None:
+                left = limit.movetime - (time.monotonic() - start)
+                fits = int(left / seconds_per_leaf) if seconds_per_leaf > 0 else 1
+                batch_size = max(1, min(batch_size, fits))
+            for _ in range(batch_size):
                 path = self._select(board, root)
                 if path is None:
                     break
@@ -226,8 +245,10 @@ class MCTS:
                     break
             if not batch:
                 break
+            batch_start = time.monotonic()
             self._run_batch(board, root, batch)
             now = time.monotonic()
+            seconds_per_leaf = (now - batch_start) / len(batch)
             if now >= next_info:
                 next_info = now + info_interval
                 yield self._info(root, start, depth_sum, leaves, seldepth)
@@ -275,7 +296,7 @@ class MCTS:
         path: list[int] = []
         node = root
         while node.expanded and node.proven is None:
-            index = self._best_child(node)
+            index = self._best_child(node, at_root=node is root)
             if index is None:
                 return None
             child = node.children[index]
@@ -289,7 +310,7 @@ class MCTS:
             return None
         return path, node
 
-    def _best_child(self, node: Node) -> int | None:
+    def _best_child(self, node: Node, *, at_root: bool = False) -> int | None:
         visits, value_sum = node.child_arrays()
         proven = np.array([c.proven if c and c.proven is not None else 2 for c in node.children])
         if (proven == WIN).any():  # a winning move needs no more visits
@@ -305,6 +326,9 @@ class MCTS:
         u = self.config.cpuct * node.prior * math.sqrt(total) / (1.0 + visits)
         score = q + u
         score[proven == LOSS] = -np.inf  # proven losses for the mover are never chosen
+        if at_root and self._root_moves is not None:
+            allowed = np.array([move in self._root_moves for move in node.moves])
+            score[~allowed] = -np.inf
         if not np.isfinite(score).any():
             return None
         return int(np.argmax(score))
@@ -454,7 +478,11 @@ class MCTS:
     def _info(self, root: Node, start: float, depth_sum: int, leaves: int,
               seldepth: int) -> SearchInfo:  # fmt: skip
         elapsed = max(time.monotonic() - start, 1e-9)
-        lines = [self._line(root, index) for index in range(len(root.moves))]
+        lines = [
+            self._line(root, index)
+            for index, move in enumerate(root.moves)
+            if self._root_moves is None or move in self._root_moves
+        ]
         lines.sort(key=_line_order, reverse=True)
         depth = int(round(depth_sum / leaves)) if leaves else 1
         return SearchInfo(max(depth, 1), max(seldepth, 1), root.visits,
