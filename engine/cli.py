@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     train_config.add_arguments(train_parser)
     train_parser.set_defaults(run=_run_later("engine.training"))
 
+    from engine import match
+
+    match_parser = commands.add_parser("match", help="play two players; Elo with error bars")
+    match.add_arguments(match_parser)
+    match_parser.set_defaults(run=match.run)
+
     uci_parser = commands.add_parser("uci", help="speak UCI on stdin/stdout (boardeval-uci)")
     uci_parser.set_defaults(run=lambda args: importlib.import_module("engine.uci").main())
 
