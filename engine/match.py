@@ -241,7 +241,8 @@ def play_game(white: Player, black: Player, opening: chess.Board, *,
 
 def run_match(first: Player, second: Player, openings: Sequence[chess.Board], *,
               nodes: int | None = None, time_control: TimeControl | None = None,
-              pgn_path: Path | None = None, progress: bool = True) -> MatchResult:  # fmt: skip
+              max_plies: int = 300, pgn_path: Path | None = None,
+              progress: bool = True) -> MatchResult:  # fmt: skip
     """Each opening twice, colours swapped; results from *first*'s point of view."""
     result = MatchResult()
     pgn = open(pgn_path, "w") if pgn_path else None  # noqa: SIM115
@@ -249,7 +250,8 @@ def run_match(first: Player, second: Player, openings: Sequence[chess.Board], *,
         pairs = [(o, swap) for o in openings for swap in (False, True)]
         for opening, swap in tqdm(pairs, desc="match", disable=not progress, file=sys.stderr):
             white, black = (second, first) if swap else (first, second)
-            game = play_game(white, black, opening, nodes=nodes, time_control=time_control)
+            game = play_game(white, black, opening, nodes=nodes, time_control=time_control,
+                             max_plies=max_plies)  # fmt: skip
             outcome = game.headers["Result"]
             first_score = {"1-0": 1.0, "0-1": 0.0}.get(outcome, 0.5)
             if swap:
@@ -276,6 +278,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tc", help="time control BASE+INC in seconds, e.g. 10+0.1")
     parser.add_argument("--nodes", type=int, help="node limit per move instead of a clock")
     parser.add_argument("--pgn", type=Path, help="write the games here")
+    parser.add_argument("--max-plies", type=int, default=300,
+                        help="adjudicate a draw after this many half-moves")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the result as JSON only")
 
@@ -293,7 +297,8 @@ def run(args: argparse.Namespace) -> int:
     first, second = make_player(args.first, args.seed), make_player(args.second, args.seed + 1)
     try:
         result = run_match(first, second, openings, nodes=args.nodes, time_control=time_control,
-                           pgn_path=args.pgn, progress=not args.json)  # fmt: skip
+                           max_plies=args.max_plies, pgn_path=args.pgn,
+                           progress=not args.json)  # fmt: skip
     finally:
         first.close()
         second.close()

@@ -108,6 +108,7 @@ class UCIEngine:
         self.board = chess.Board()
         self.debug = False
         self._searcher = None  # engine.mcts.MCTS, built lazily
+        self._cache = None  # its CachedEvaluator, for hashfull
         self._evaluator_key: tuple[object, ...] | None = None
         self._thread: threading.Thread | None = None
         self._pondering = threading.Event()
@@ -309,10 +310,10 @@ class UCIEngine:
             if self.options["uci_showwdl"].value:
                 win = int(round(500 * (1 + line.value)))
                 text += f" wdl {win} 0 {1000 - win}"
-            text += (
-                f" nodes {info.nodes} nps {info.nps} time {int(info.time * 1000)}"
-                f" pv {' '.join(move.uci() for move in line.pv)}"
-            )
+            text += f" nodes {info.nodes} nps {info.nps} time {int(info.time * 1000)}"
+            if self._cache is not None:
+                text += f" hashfull {1000 * len(self._cache) // self._cache.max_entries}"
+            text += f" pv {' '.join(move.uci() for move in line.pv)}"
             self.send(text)
 
     # --- helpers -------------------------------------------------------------------
@@ -346,7 +347,7 @@ class UCIEngine:
             evaluator = MaterialEvaluator()
             self.info_string("no WeightsFile set: searching with the material evaluator")
         entries = max(int(self.options["hash"].value) * (1 << 20) // 200, 1)  # ~200 B an entry
-        evaluator = CachedEvaluator(evaluator, max_entries=entries)
+        evaluator = self._cache = CachedEvaluator(evaluator, max_entries=entries)
         syzygy = str(self.options["syzygypath"].value or "")
         if syzygy:
             from engine.tablebase import TablebaseEvaluator

@@ -49,9 +49,10 @@ def test_openings_come_from_the_books(shared_data) -> None:
 def test_a_short_match_writes_pgn_and_reports(tmp_path, shared_data, capsys) -> None:
     pgn = tmp_path / "games.pgn"
     code = main(["match", "boardeval", "greedy", "--openings", "1", "--nodes", "20",
-                 "--pgn", str(pgn), "--json"])  # fmt: skip
+                 "--max-plies", "40", "--pgn", str(pgn), "--json"])  # fmt: skip
     assert code == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["games"] == 2 == report["wins"] + report["draws"] + report["losses"]
-    games = pgn.read_text().count("[Event ")
-    assert games == 2
+    text = pgn.read_text()
+    assert text.count("[Event ") == 2
+    assert all(len(game.split()) < 200 for game in text.split("[Event ")[1:])  # 40 plies

@@ -52,6 +52,7 @@ def test_analyse_with_multipv(engine) -> None:
     assert len(infos) == 3
     assert infos[0]["pv"][0] == chess.Move.from_uci("h5f7")
     assert infos[0]["score"].relative == chess.engine.Mate(1)
+    assert 0 <= infos[0]["hashfull"] <= 1000
 
 
 def test_infinite_analysis_stops_on_request(engine) -> None:
