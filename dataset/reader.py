@@ -9,7 +9,6 @@ or parsing, and jumps from one ``[%eval`` to the next, so that games without eva
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import re
 import sys
@@ -316,8 +315,3 @@ def _games_with_evals_by_splitting(block: bytes, counts: ReadCounts) -> Iterator
             yield game
         else:
             counts.without_evals += 1
-
-
-def read_text(path: str | os.PathLike[str]) -> io.StringIO:
-    """The whole decompressed text of a small file (tests and tools, not the pipeline)."""
-    return io.StringIO(b"".join(iter_decompressed(path)).decode("utf-8", errors="replace"))

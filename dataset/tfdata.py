@@ -45,7 +45,7 @@ def decode_batch(
         white_result=_field(raw, "result", tf.int8),
         turn=turn,
     )
-    if target.kind != "eval":  # only game results can be unknown
+    if target.uses_results:  # only game results can be unknown
         known = tf.math.is_finite(value)
         raw, value, turn = (tf.boolean_mask(tensor, known) for tensor in (raw, value, turn))
     labels = {"value": value}

@@ -168,7 +168,7 @@ class MatchResult:
         return 0.5 * (1 + math.erf((self.wins - self.losses) / math.sqrt(2 * decisive)))
 
 
-def _finite(value: float) -> float | None:
+def json_number(value: float) -> float | None:
     """JSON has no infinity: a 0% or 100% score has no finite Elo (``null``)."""
     return round(value, 1) if math.isfinite(value) else None
 
@@ -306,8 +306,8 @@ def run(args: argparse.Namespace) -> int:
     report = {
         "first": args.first, "second": args.second, "games": result.games,
         "wins": result.wins, "draws": result.draws, "losses": result.losses,
-        "score": round(result.score, 4), "elo": _finite(elo),
-        "elo_95": [_finite(low), _finite(high)],
+        "score": round(result.score, 4), "elo": json_number(elo),
+        "elo_95": [json_number(low), json_number(high)],
         "los": round(result.likelihood_of_superiority(), 4),
     }  # fmt: skip
     if not args.json:

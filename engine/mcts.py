@@ -95,6 +95,19 @@ class SearchLine:
 
     pv: list[chess.Move]
 
+    @property
+    def score_cp(self) -> int:
+        """Centipawns for the root side to move, through the inverse value mapping."""
+        return int(round(float(targets.value_to_cp(self.value))))
+
+    @property
+    def wdl(self) -> tuple[int, int, int]:
+        """Win/draw/loss per mille from the value; without a draw model D is 0 unless proven."""
+        if self.mate is None and abs(self.value) < 1e-9:
+            return (0, 1000, 0)
+        win = int(round(500 * (1 + self.value)))
+        return (win, 0, 1000 - win)
+
 
 @dataclasses.dataclass(frozen=True)
 class SearchInfo:
@@ -114,17 +127,13 @@ class SearchInfo:
 
     @property
     def score_cp(self) -> int:
-        """Centipawns for the root side to move, through the inverse value mapping."""
-        return int(round(float(targets.value_to_cp(self.best.value))))
+        """Centipawns of the best line, for the root side to move."""
+        return self.best.score_cp
 
     @property
     def wdl(self) -> tuple[int, int, int]:
-        """Win/draw/loss per mille from the value; without a draw model D is 0 unless proven."""
-        value = self.best.value
-        if self.best.mate is None and abs(value) < 1e-9:
-            return (0, 1000, 0)
-        win = int(round(500 * (1 + value)))
-        return (win, 0, 1000 - win)
+        """Win/draw/loss per mille of the best line."""
+        return self.best.wdl
 
 
 class Node:
@@ -345,15 +354,16 @@ class MCTS:
             if id(leaf) in first_of:
                 continue
             first_of[id(leaf)] = number
+            if leaf.proven is not None:  # a decided position: no board, no rules, no network
+                results[number] = float(leaf.proven)
+                continue
             leaf_board = board.copy(stack=True)
             node = root
             for index in path:
                 leaf_board.push(node.moves[index])
                 node = node.children[index]  # type: ignore[assignment]
             verdict = _terminal_value(leaf_board, at_root=not path)
-            if leaf.expanded or leaf.proven is not None:
-                results[number] = self._proven_value(leaf)
-            elif verdict is not None and path:
+            if verdict is not None and path:
                 leaf.proven = -verdict  # the mover's view: a mated side-to-move is a win
                 leaf.proven_plies = 0
                 results[number] = float(leaf.proven)
@@ -363,9 +373,6 @@ class MCTS:
             self._expand(pending, results, first_of)
         for path, leaf in batch:
             self._backup(root, path, results[first_of[id(leaf)]])
-
-    def _proven_value(self, node: Node) -> float:
-        return float(node.proven) if node.proven is not None else node.q
 
     def _expand(self, pending: list[tuple[list[int], Node, chess.Board]],
                 results: dict[int, float], numbers: dict[int, int]) -> None:  # fmt: skip

@@ -66,12 +66,10 @@ def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load_keras_network(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
-    """The Keras model and sidecar at *path*, after the sidecar's checks pass."""
+    """The Keras model (for inference) and sidecar at *path*, once the sidecar's checks pass."""
     sidecar = read_sidecar(path)
     import keras
 
-    from engine import training  # registers the learning-rate schedule for loading
-
-    del training
     model_path = Path(sidecar["directory"]) / sidecar["files"]["keras"]
-    return keras.models.load_model(model_path), sidecar
+    # For inference: the optimizer (and its learning-rate schedule) is not restored.
+    return keras.models.load_model(model_path, compile=False), sidecar

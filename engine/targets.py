@@ -142,6 +142,11 @@ class TargetConfig:
         if self.scale <= 0:
             raise ValueError(f"scale must be positive, got {self.scale}")
 
+    @property
+    def uses_results(self) -> bool:
+        """Whether game results enter the target (a blend at lambda 1 is pure eval)."""
+        return self.kind == "result" or (self.kind == "blend" and self.lambda_ < 1.0)
+
     def compute(
         self, *, cp: ArrayLike, mate: ArrayLike, white_result: ArrayLike, turn: ArrayLike
     ) -> np.ndarray:
@@ -149,7 +154,7 @@ class TargetConfig:
         eval_value = white_to_side_to_move(
             eval_to_value(cp, mate, scale=self.scale, mate_inside=self.mate_inside), turn
         )
-        if self.kind == "eval" or (self.kind == "blend" and self.lambda_ == 1.0):
+        if not self.uses_results:
             return eval_value
         result_value = result_to_value(white_result, turn)
         if self.kind == "result":
@@ -173,7 +178,7 @@ class TargetConfig:
             mate_value = tf.sign(mate)
         eval_white = tf.where(mate != 0, mate_value, tf.tanh(self.scale * cp))
         eval_value = tf.where(white, eval_white, -eval_white)
-        if self.kind == "eval" or (self.kind == "blend" and self.lambda_ == 1.0):
+        if not self.uses_results:
             return eval_value
         result = tf.cast(white_result, tf.float32)
         result = tf.where(result == UNKNOWN_RESULT, float("nan"), result)

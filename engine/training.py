@@ -33,6 +33,7 @@ from dataset.tfdata import shard_dataset
 from engine import validation
 from engine.atomic import write_atomically
 from engine.encoding import unpack_planes
+from engine.evaluator import material_values
 from engine.model import build_value_network
 from engine.moves import POLICY_SIZE, move_indices
 from engine.network_files import KERAS_NAME, TFLITE_NAME, write_sidecar
@@ -494,7 +495,7 @@ def _baselines(
     scale = config.target.scale
     # The validation mean: R² = 0 by construction, the seed's "converges to the average".
     mean = np.full_like(value, float(value.mean()))
-    material = validation.material_value(records, scale=scale)
+    material = material_values(records, scale=scale)
     return {
         "mean": validation.value_metrics(mean, value, scale=scale),
         "material": validation.value_metrics(material, value, scale=scale),

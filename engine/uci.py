@@ -273,13 +273,10 @@ class UCIEngine:
 
     def _search(self, searcher, board: chess.Board, limit, root_moves) -> None:
         best = None
-        try:
-            if not any(board.legal_moves):
-                best = None
-            else:
-                for info in searcher.search(board, limit, root_moves=root_moves):
-                    self._send_info(info, board)
-                    best = info
+        try:  # yields nothing without legal moves
+            for info in searcher.search(board, limit, root_moves=root_moves):
+                self._send_info(info)
+                best = info
         except Exception as error:
             self.info_string(f"search failed: {error}")
         # In infinite and ponder mode no bestmove before stop or ponderhit.
@@ -297,19 +294,13 @@ class UCIEngine:
             self.send(line)
         self._finished.set()
 
-    def _send_info(self, info, board: chess.Board) -> None:
+    def _send_info(self, info) -> None:
         multipv = int(self.options["multipv"].value)
         for rank, line in enumerate(info.lines[:multipv], start=1):
-            if line.mate is not None:
-                score = f"mate {line.mate}"
-            else:
-                from engine.targets import value_to_cp
-
-                score = f"cp {int(round(float(value_to_cp(line.value))))}"
+            score = f"mate {line.mate}" if line.mate is not None else f"cp {line.score_cp}"
             text = f"info depth {info.depth} seldepth {info.seldepth} multipv {rank} score {score}"
             if self.options["uci_showwdl"].value:
-                win = int(round(500 * (1 + line.value)))
-                text += f" wdl {win} 0 {1000 - win}"
+                text += " wdl {} {} {}".format(*line.wdl)
             text += f" nodes {info.nodes} nps {info.nps} time {int(info.time * 1000)}"
             if self._cache is not None:
                 text += f" hashfull {1000 * len(self._cache) // self._cache.max_entries}"

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from engine import targets
-from engine.evaluator import material_values
 
 SIGN_THRESHOLD = 0.05
 """Positions with ``|target|`` below this (≈ 27 cp) count as level for sign accuracy."""
@@ -33,11 +32,6 @@ Likely causes (see DESIGN.md):
   - a saturated tanh output: learning rate too high, no warm-up or gradient clipping;
   - a learning rate that decayed to nothing, or too few steps;
   - validation leaking or too small to tell."""
-
-
-def material_value(records: np.ndarray, *, scale: float = targets.LICHESS_SCALE) -> np.ndarray:
-    """The material baseline: ``tanh(scale * material balance)`` from the side to move."""
-    return material_values(records, scale=scale)
 
 
 def value_metrics(

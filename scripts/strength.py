@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from dataset.bench import DATA
-    from engine.match import TimeControl, load_openings, make_player, run_match
+    from engine.match import TimeControl, json_number, load_openings, make_player, run_match
 
     openings = load_openings(DATA / "books" / "noob_3moves.epd.zip", args.openings)
     rows = []
@@ -42,16 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                "losses": result.losses, "score": round(result.score, 3), "elo": elo,
                "low": low, "high": high}  # fmt: skip
         rows.append(row)
-        print(json.dumps({key: _finite(value) for key, value in row.items()}), flush=True)
+        shown = {k: json_number(v) if isinstance(v, float) else v for k, v in row.items()}
+        print(json.dumps(shown), flush=True)
     _plot(rows, args.plot, f"{args.engine} at {args.tc}, {2 * args.openings} games each")
     return 0
-
-
-def _finite(value: object) -> object:
-    """JSON has no infinity: an Elo beyond measure (0% or 100%) is ``null``."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return round(value, 1) if isinstance(value, float) else value
 
 
 def _plot(rows: list[dict], path: Path, title: str) -> None:
