@@ -39,6 +39,24 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_arguments(match_parser)
     match_parser.set_defaults(run=match.run)
 
+    from engine import eval_cli
+
+    eval_parser = commands.add_parser(
+        "eval", help="static evaluation of a position or a file of positions"
+    )
+    eval_cli.add_eval_arguments(eval_parser)
+    eval_parser.set_defaults(run=eval_cli.run_eval)
+
+    analyse_parser = commands.add_parser("analyse", help="search a position; lines with scores")
+    eval_cli.add_analyse_arguments(analyse_parser)
+    analyse_parser.set_defaults(run=eval_cli.run_analyse)
+
+    serve_parser = commands.add_parser("serve", help="HTTP API (lichess cloud-eval compatible)")
+    from engine import server_config
+
+    server_config.add_arguments(serve_parser)
+    serve_parser.set_defaults(run=_run_later("engine.server"))
+
     uci_parser = commands.add_parser("uci", help="speak UCI on stdin/stdout (boardeval-uci)")
     uci_parser.set_defaults(run=lambda args: importlib.import_module("engine.uci").main())
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
@@ -188,7 +189,7 @@ class CachedEvaluator:
     """An evaluator with a bounded LRU cache keyed by the position (Zobrist hash).
 
     The hash covers pieces, side to move, castling rights and en passant, so
-    transpositions share an entry; move counters do not enter the key.
+    transpositions share an entry; move counters do not enter the key. Thread-safe.
     """
 
     def __init__(self, inner: Evaluator, *, max_entries: int = 1 << 18) -> None:
@@ -201,30 +202,36 @@ class CachedEvaluator:
         )
         self.hits = 0
         self.misses = 0
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._cache)
 
     def clear(self) -> None:
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()
 
     def evaluate(self, boards: Sequence[chess.Board]) -> Evaluation:
         keys = [chess.polyglot.zobrist_hash(board) for board in boards]
-        missing = [index for index, key in enumerate(keys) if key not in self._cache]
+        with self._lock:
+            entries = {key: self._cache[key] for key in keys if key in self._cache}
+        missing = [index for index, key in enumerate(keys) if key not in entries]
+        # The inner call runs unlocked, so concurrent callers' misses can batch together.
         if missing:
             fresh = self.inner.evaluate([boards[index] for index in missing])
             for row, index in enumerate(missing):
                 policy = fresh.policy[row] if fresh.policy is not None else None
-                self._cache[keys[index]] = (float(fresh.values[row]), policy)
-        self.misses += len(missing)
-        self.hits += len(boards) - len(missing)
-        entries = []
-        for key in keys:
-            self._cache.move_to_end(key)
-            entries.append(self._cache[key])
-        while len(self._cache) > self.max_entries:
-            self._cache.popitem(last=False)
-        values = np.array([value for value, _ in entries], dtype=np.float32)
-        has_policy = bool(entries) and entries[0][1] is not None
-        policy = np.stack([p for _, p in entries]) if has_policy else None
+                entries[keys[index]] = (float(fresh.values[row]), policy)
+        with self._lock:
+            self.misses += len(missing)
+            self.hits += len(boards) - len(missing)
+            for key in keys:
+                self._cache[key] = entries[key]
+                self._cache.move_to_end(key)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        rows = [entries[key] for key in keys]
+        values = np.array([value for value, _ in rows], dtype=np.float32)
+        has_policy = bool(rows) and rows[0][1] is not None
+        policy = np.stack([p for _, p in rows]) if has_policy else None
         return Evaluation(values, policy)

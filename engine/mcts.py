@@ -103,10 +103,7 @@ class SearchLine:
     @property
     def wdl(self) -> tuple[int, int, int]:
         """Win/draw/loss per mille from the value; without a draw model D is 0 unless proven."""
-        if self.mate is None and abs(self.value) < 1e-9:
-            return (0, 1000, 0)
-        win = int(round(500 * (1 + self.value)))
-        return (win, 0, 1000 - win)
+        return targets.value_to_wdl(self.value)
 
 
 @dataclasses.dataclass(frozen=True)

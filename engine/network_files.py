@@ -22,6 +22,17 @@ SIDECAR_NAME = "model.json"
 KERAS_NAME = "model.keras"
 TFLITE_NAME = "model.tflite"
 
+DEFAULT_NETWORK = Path(__file__).parent / "networks" / "default"
+"""The network shipped inside the package; used wherever no weights are given."""
+
+
+def default_network() -> Path:
+    """The shipped network's directory; ``ValueError`` when this install lacks it."""
+    if not (DEFAULT_NETWORK / SIDECAR_NAME).exists():
+        raise ValueError(f"{DEFAULT_NETWORK}: the shipped network is missing from this "
+                         "install; reinstall boardeval or pass --weights")  # fmt: skip
+    return DEFAULT_NETWORK
+
 
 def write_sidecar(directory: Path, fields: dict[str, Any]) -> Path:
     sidecar = {

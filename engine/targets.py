@@ -77,6 +77,18 @@ def eval_to_value(
     )
 
 
+def value_to_wdl(value: float) -> tuple[int, int, int]:
+    """Win/draw/loss per mille for a value in [-1, 1], same perspective.
+
+    There is no draw model: D is 1000 for a value of exactly 0 (a proven or
+    rule draw) and 0 otherwise, and W - L follows the value.
+    """
+    if abs(value) < 1e-9:
+        return (0, 1000, 0)
+    win = int(round(500 * (1 + value)))
+    return (win, 0, 1000 - win)
+
+
 def white_to_side_to_move(white_view: ArrayLike, turn: ArrayLike) -> np.ndarray:
     """A score from White's view turned into the side to move's (``turn`` True = White)."""
     return np.where(np.asarray(turn, dtype=bool), white_view, np.negative(white_view))

@@ -101,3 +101,12 @@ def recompress_in_blocks() -> Callable[[Path], bytes]:
     thousands, a small fixture compressed in one go has one, so damage tests need this.
     """
     return _recompress_in_blocks
+
+
+@pytest.fixture(scope="session")
+def policy_network(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random network with both heads (different values for different boards)."""
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("tensorflow")
+    directory = tmp_path_factory.mktemp("policy_network")
+    return _make_network(directory, blocks=1, filters=8, policy=True, kernel_scale=0.2)

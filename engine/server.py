@@ -1,0 +1,239 @@
+"""The HTTP service: ``boardeval serve`` (FastAPI + uvicorn).
+
+- ``GET /api/cloud-eval?fen=…&multiPv=…`` answers in lichess's cloud-eval shape, so
+  clients written for lichess work unchanged: cp and mate from White's view, ``moves``
+  a space-separated UCI line.
+- ``POST /v1/evaluate``: a batch of positions, static or searched with a node budget.
+- ``GET /healthz``; OpenAPI docs at ``/docs``.
+
+Endpoints are synchronous and run in uvicorn's thread pool; every request goes
+through one shared :class:`~engine.api.Engine`, so concurrent requests share network
+batches. Work beyond ``max_in_flight`` requests is refused with 503 at once rather
+than queued without bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from engine.api import Analysis, Engine
+from engine.positions import PositionError, parse_position
+from engine.server_config import ServerConfig, config_from_args
+
+try:
+    from fastapi import FastAPI, HTTPException, Query, Request
+    from fastapi.responses import JSONResponse
+    from pydantic import BaseModel, Field
+except ImportError as error:  # pragma: no cover - the dependency is declared
+    raise ImportError("boardeval serve needs fastapi and uvicorn: pip install boardeval") from error
+
+
+# --- schema ---------------------------------------------------------------------------
+
+
+class PositionIn(BaseModel):
+    fen: str = Field("startpos", description="a FEN or `startpos`")
+    moves: list[str] = Field(default_factory=list, description="UCI or SAN moves from `fen`")
+
+
+class EvaluateRequest(BaseModel):
+    positions: list[str | PositionIn] = Field(
+        description="FENs (optionally `… moves e2e4 …`) or {fen, moves} objects"
+    )
+    nodes: int | None = Field(
+        None, ge=1, description="search visits per position; static evaluation if absent"
+    )
+    multipv: int = Field(1, ge=1, description="lines per position when searching")
+
+
+class Line(BaseModel):
+    moves: list[str]
+    cp: int | None = Field(description="centipawns, White's view")
+    mate: int | None = Field(description="moves to mate, White's view (+: White mates)")
+    value: float = Field(description="in [-1, 1], side to move")
+    wdl: list[int] = Field(description="win/draw/loss per mille, side to move")
+    visits: int
+
+
+class EvaluationOut(BaseModel):
+    fen: str
+    cp: int | None = Field(description="centipawns, White's view; null when mated or mate found")
+    mate: int | None = Field(description="White's view; 0 when the side to move is mated")
+    value: float = Field(description="in [-1, 1], side to move")
+    wdl: list[int] = Field(description="win/draw/loss per mille, side to move")
+    best_move: str | None = None
+    nodes: int = 0
+    lines: list[Line] = Field(default_factory=list, description="search lines, best first")
+
+
+class EvaluateResponse(BaseModel):
+    results: list[EvaluationOut]
+
+
+class CloudPv(BaseModel):
+    moves: str
+    cp: int | None = None
+    mate: int | None = None
+
+
+class CloudEval(BaseModel):
+    fen: str
+    knodes: int
+    depth: int
+    pvs: list[CloudPv]
+
+
+class Health(BaseModel):
+    status: str
+    network: str
+    policy_head: bool
+    in_flight: int
+    max_in_flight: int
+
+
+# --- the application ------------------------------------------------------------------
+
+
+class _Admission:
+    """Counts requests in flight; refuses the one over the limit (503)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self.in_flight >= self.limit:
+                raise HTTPException(503, "server busy: too many requests in flight; retry later")
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def create_app(engine: Engine, config: ServerConfig | None = None) -> FastAPI:
+    config = config or ServerConfig()
+    app = FastAPI(
+        title="boardeval",
+        summary="Chess position evaluation by a residual CNN with Monte Carlo tree search.",
+    )
+    admission = _Admission(config.max_in_flight)
+    searches = concurrent.futures.ThreadPoolExecutor(config.search_threads, "boardeval-search")
+
+    @app.exception_handler(PositionError)
+    def bad_position(_: Request, error: PositionError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=400)
+
+    def analyse(position: Any, nodes: int, multipv: int) -> Analysis:
+        return engine.analyse(position, nodes=nodes, time=config.max_seconds, multipv=multipv)
+
+    @app.get("/healthz")
+    def healthz() -> Health:
+        return Health(
+            status="ok",
+            network=engine.name,
+            policy_head=engine.has_policy,
+            in_flight=admission.in_flight,
+            max_in_flight=config.max_in_flight,
+        )
+
+    @app.get("/api/cloud-eval", response_model_exclude_none=True)
+    def cloud_eval(
+        fen: str = Query(description="the position, as lichess sends it"),
+        multiPv: int = Query(1, ge=1, description="lines wanted"),  # noqa: N803 - lichess's name
+    ) -> CloudEval:
+        if multiPv > config.max_multipv:
+            raise HTTPException(400, f"multiPv is at most {config.max_multipv}")
+        with admission():
+            analysis = analyse(fen, config.cloud_eval_nodes, multiPv)
+        if not analysis.lines:
+            raise HTTPException(404, "no legal moves: nothing to evaluate")
+        pvs = [
+            CloudPv(moves=" ".join(line.moves), cp=line.cp, mate=line.mate)
+            for line in analysis.lines
+        ]
+        return CloudEval(
+            fen=analysis.fen, knodes=round(analysis.nodes / 1000), depth=analysis.depth, pvs=pvs
+        )
+
+    @app.post("/v1/evaluate")
+    def evaluate(request: EvaluateRequest) -> EvaluateResponse:
+        searching = request.nodes is not None
+        limit = config.max_search_batch if searching else config.max_batch
+        if len(request.positions) > limit:
+            kind = "searched" if searching else "static"
+            raise HTTPException(
+                413, f"{len(request.positions)} positions; at most {limit} per {kind} request"
+            )
+        if searching and request.nodes > config.max_nodes:  # type: ignore[operator]
+            raise HTTPException(400, f"nodes is at most {config.max_nodes}")
+        if request.multipv > config.max_multipv:
+            raise HTTPException(400, f"multipv is at most {config.max_multipv}")
+        positions = [_position_text(position) for position in request.positions]
+        boards = []
+        with admission():
+            for index, position in enumerate(positions):  # all checked before any work
+                try:
+                    boards.append(parse_position(position))
+                except PositionError as error:
+                    raise PositionError(f"position {index}: {error}") from None
+            if not searching:
+                evaluations = engine.evaluate_boards(boards)
+                results = [EvaluationOut(**evaluation.as_dict()) for evaluation in evaluations]
+            else:
+                futures = [
+                    searches.submit(analyse, board, request.nodes, request.multipv)
+                    for board in boards
+                ]
+                results = [_searched(future.result()) for future in futures]
+        return EvaluateResponse(results=results)
+
+    app.state.engine = engine
+    app.state.config = config
+    return app
+
+
+def _position_text(position: str | PositionIn) -> str:
+    if isinstance(position, str):
+        return position
+    return f"{position.fen} moves {' '.join(position.moves)}" if position.moves else position.fen
+
+
+def _searched(analysis: Analysis) -> EvaluationOut:
+    if not analysis.lines:
+        raise PositionError(f"no legal moves in {analysis.fen}")
+    best = analysis.lines[0]
+    lines = [Line(**line.as_dict()) for line in analysis.lines]
+    return EvaluationOut(
+        fen=analysis.fen,
+        cp=best.cp,
+        mate=best.mate,
+        value=best.value,
+        wdl=list(best.wdl),
+        best_move=best.moves[0],
+        nodes=analysis.nodes,
+        lines=lines,
+    )
+
+
+# --- command line -----------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from engine.api import load
+
+    config = config_from_args(args)
+    app = create_app(load(args.weights), config)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="info")
+    return 0
