@@ -174,20 +174,17 @@ class Engine:
 
     def evaluate_boards(self, boards: Sequence[chess.Board]) -> list[PositionEvaluation]:
         """Static evaluations of *boards*: one network call, shared with concurrent callers."""
-        live = [board for board in boards if _game_over_value(board) is None]
+        over = [_game_over_value(board) for board in boards]
+        live = [board for board, value in zip(boards, over, strict=True) if value is None]
         values = iter(self.evaluator.evaluate(live).values.tolist() if live else [])
         results = []
-        for board in boards:
-            over = _game_over_value(board)
-            value = float(next(values)) if over is None else float(over)
-            mated = over == -1
+        for board, end in zip(boards, over, strict=True):
+            value = float(next(values)) if end is None else float(end)
+            mated = end == -1
             white_value = value if board.turn == chess.WHITE else -value
             cp = None if mated else int(round(float(targets.value_to_cp(white_value))))
-            results.append(
-                PositionEvaluation(
-                    board.fen(), cp, 0 if mated else None, value, targets.value_to_wdl(value)
-                )
-            )
+            wdl = targets.value_to_wdl(value)
+            results.append(PositionEvaluation(board.fen(), cp, 0 if mated else None, value, wdl))
         return results
 
     # --- search ----------------------------------------------------------------------

@@ -31,7 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--nodes", type=int, default=200, help="visits per position")
     search.add_argument("--positions", type=int, default=300, help="WAC positions to try")
     search.add_argument("--batch-size", type=int, default=16)
-    for target in (pipeline, train, search):
+    api = targets.add_parser("api", help="static evaluations/s: HTTP against the Python API")
+    api.add_argument("--weights", type=Path, help="network (default: the shipped one)")
+    api.add_argument("--positions", type=int, default=4096, help="distinct real-game positions")
+    api.add_argument("--batch-size", type=int, default=64, help="positions per request")
+    api.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    for target in (pipeline, train, search, api):
         target.add_argument("--json", action="store_true", help="print only the JSON")
 
 
@@ -66,6 +71,13 @@ def run(args: argparse.Namespace) -> int:
             positions=args.positions,
             batch_size=args.batch_size,
         )
+    elif args.target == "api":
+        from dataset.bench import DEFAULT_EVAL_FILE
+        from engine.api_bench import bench_api, real_game_positions
+
+        positions = real_game_positions(DEFAULT_EVAL_FILE, args.positions)
+        results = bench_api(positions, weights=args.weights, batch_size=args.batch_size,
+                            clients=args.clients)  # fmt: skip
     else:  # argparse restricts the choices
         raise ValueError(f"unknown bench target {args.target}")
     results = {"target": args.target, "machine": _machine(), **results}

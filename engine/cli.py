@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     server_config.add_arguments(serve_parser)
     serve_parser.set_defaults(run=_run_later("engine.server"))
 
+    from engine import validate
+
+    validate_parser = commands.add_parser(
+        "validate", help="score a network on prepared shards next to the baselines"
+    )
+    validate.add_arguments(validate_parser)
+    validate_parser.set_defaults(run=validate.run)
+
     uci_parser = commands.add_parser("uci", help="speak UCI on stdin/stdout (boardeval-uci)")
     uci_parser.set_defaults(run=lambda args: importlib.import_module("engine.uci").main())
 
