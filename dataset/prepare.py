@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from dataset.evaldb import EvalDbParser, is_eval_db, iter_lines
 from dataset.filters import TIME_CONTROL_CLASSES, GameFilter
 from dataset.games import GameParser
 from dataset.reader import CorruptInputError, ReadCounts, display_name, iter_games
@@ -108,6 +109,8 @@ class PrepareSummary:
             f"  parsed              {counts['games_parsed']:>10}",
             f"  kept                {counts['games_kept']:>10}",
         ]
+        if counts["evaldb_lines"]:
+            lines.append(f"eval-database lines   {counts['evaldb_lines']:>10}")
         for name in sorted(counts):
             if name.startswith("skipped_"):
                 lines.append(f"  skipped: {name[8:]:<19}{counts[name]:>8}")
@@ -134,19 +137,24 @@ class PrepareSummary:
 
 # --- parser processes -------------------------------------------------------------
 
-_worker_parser: GameParser | None = None
+Batch = tuple[str, list[bytes]]
+"""``("pgn", game texts)`` or ``("evaldb", evaluation-database lines)``."""
+
+_worker_parsers: dict[str, GameParser | EvalDbParser] | None = None
 
 
 def _start_worker(game_filter: GameFilter) -> None:
-    global _worker_parser
-    _worker_parser = GameParser(game_filter)
+    global _worker_parsers
+    _worker_parsers = {"pgn": GameParser(game_filter), "evaldb": EvalDbParser()}
 
 
-def _parse_batch(texts: list[bytes]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    assert _worker_parser is not None, "worker not started"
-    records, hashes = _worker_parser.parse_many(texts)
-    counts = dict(_worker_parser.counts)
-    _worker_parser.counts.clear()
+def _parse_batch(batch: Batch) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    assert _worker_parsers is not None, "worker not started"
+    kind, texts = batch
+    parser = _worker_parsers[kind]
+    records, hashes = parser.parse_many(texts)
+    counts = dict(parser.counts)
+    parser.counts.clear()
     return records, hashes, counts
 
 
@@ -174,13 +182,20 @@ class _Run:
         self.mates = {split: [0, 0] for split in SPLITS}  # side to move mates, is mated
         self.results: collections.Counter[tuple[str, int]] = collections.Counter()
 
-    def games(self, inputs: Sequence[str], progress: tqdm) -> Iterator[bytes]:
-        """Games with evals from every input, in order; a corrupt input is reported."""
+    def games(self, inputs: Sequence[str], progress: tqdm) -> Iterator[tuple[str, bytes]]:
+        """``(kind, text)``: games with evals, or evaluation-database lines, from every
+        input in order; a corrupt input is reported."""
         for path in inputs:
             try:
-                yield from iter_games(path, counts=self.read, on_read=progress.update)
+                if is_eval_db(path):
+                    for line in iter_lines(path):
+                        yield "evaldb", line
+                    progress.update(os.path.getsize(path) if path != "-" else 0)
+                    continue
+                for game in iter_games(path, counts=self.read, on_read=progress.update):
+                    yield "pgn", game
             except CorruptInputError as error:
-                self.errors.append(f"{error}; the games before it were kept")
+                self.errors.append(f"{error}; the records before it were kept")
 
     def add(self, records: np.ndarray, hashes: np.ndarray) -> None:
         config = self.config
@@ -279,10 +294,12 @@ def _parse_in_order(
         yield in_flight.popleft().get()
 
 
-def _batched(games: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    iterator = iter(games)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
+def _batched(items: Iterable[tuple[str, bytes]], size: int) -> Iterator[Batch]:
+    """Runs of *size* texts of one kind."""
+    for kind, group in itertools.groupby(items, key=lambda item: item[0]):
+        texts = (text for _, text in group)
+        while batch := list(itertools.islice(texts, size)):
+            yield kind, batch
 
 
 def prepare(
@@ -375,7 +392,10 @@ def _config_to_json(config: PrepareConfig) -> dict[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "inputs", nargs="+", metavar="IN", help=".pgn or .pgn.zst files, or - for stdin"
+        "inputs",
+        nargs="+",
+        metavar="IN",
+        help=".pgn or .pgn.zst files, lichess evaluation-database .jsonl(.zst), or - for stdin",
     )
     parser.add_argument("--out", required=True, help="output directory for shards")
     parser.add_argument(

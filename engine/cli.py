@@ -27,6 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_arguments(prepare_parser)
     prepare_parser.set_defaults(run=prepare.run)
 
+    from dataset import labelling
+
+    label_parser = commands.add_parser(
+        "label", help="annotate games with [%%eval] from a local UCI engine (Stockfish)"
+    )
+    labelling.add_arguments(label_parser)
+    label_parser.set_defaults(run=labelling.run)
+
     from engine import train_config
 
     train_parser = commands.add_parser("train", help="train the value network on shards")

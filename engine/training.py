@@ -318,6 +318,12 @@ def train(config: TrainConfig) -> TrainResult:
         keras.mixed_precision.set_global_policy("mixed_float16")
 
     manifest = load_manifest(config.data)
+    if config.target.uses_results and manifest.get("counts", {}).get("evaldb_positions"):
+        raise ValueError(
+            f"{config.data}: {manifest['counts']['evaldb_positions']} positions come from the "
+            "lichess evaluation database, which has no game results; train them with "
+            "--target eval (or prepare them apart from the games)"
+        )
     train_positions = sum(s["positions"] for s in manifest["shards"] if s["split"] == "train")
     if train_positions == 0:
         raise ValueError(f"{config.data}: no training positions")
