@@ -80,6 +80,10 @@ class TrainConfig:
     resume: bool = False
     """Continue from ``checkpoints/last.keras`` (same step, optimizer, schedule)."""
 
+    init_from: Path | None = None
+    """Start from this network's weights (a ``.keras`` file or run directory, same
+    shape): fine-tuning on new data, with a fresh optimizer and schedule."""
+
     fail_on_collapse: bool = False
     """Make the collapse detector's warning an error."""
 
@@ -133,6 +137,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     parser.add_argument(
+        "--init-from", type=Path, help="start from this network's weights (same shape)"
+    )
+    parser.add_argument(
         "--fail-on-collapse",
         action="store_true",
         help="exit with an error when the run is not learning",
@@ -166,6 +173,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         mixed_precision=args.mixed_precision,
         distribute=args.distribute,
         resume=args.resume,
+        init_from=args.init_from,
         fail_on_collapse=args.fail_on_collapse,
         seed=args.seed,
         export_tflite=not args.no_tflite,

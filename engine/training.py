@@ -349,6 +349,8 @@ def train(config: TrainConfig) -> TrainResult:
             if config.resume:
                 print("no checkpoint to resume from; starting a new run", file=sys.stderr)
             model = build_value_network(config.model)
+            if config.init_from is not None:
+                _load_weights(model, config.init_from)
             _compile(model, config, total_steps)
     has_policy = "policy" in model.output_names
 
@@ -495,6 +497,20 @@ def _fit_multi_worker(
     callback_list.on_train_end()
 
 
+def _load_weights(model: keras.Model, source: Path) -> None:
+    """Starts *model* from the weights of the network at *source* (same shape)."""
+    path = source / "model.keras" if source.is_dir() else source
+    if not path.exists():
+        raise ValueError(f"{path}: no Keras network to start from")
+    donor = keras.models.load_model(path, compile=False)
+    shapes = [tuple(w.shape) for w in model.weights]
+    if [tuple(w.shape) for w in donor.weights] != shapes:
+        raise ValueError(f"{path}: another network shape; --init-from needs the same --model "
+                         "and heads")  # fmt: skip
+    model.set_weights(donor.get_weights())
+    print(f"starting from the weights of {path}", file=sys.stderr)
+
+
 def _baselines(
     config: TrainConfig, value: np.ndarray, records: np.ndarray
 ) -> dict[str, dict[str, float]]:
@@ -555,6 +571,7 @@ def _export(
                 "optimizer": config.optimizer,
                 "learning_rate": config.learning_rate,
                 "steps": int(model.optimizer.iterations.numpy()),
+                "init_from": str(config.init_from) if config.init_from else None,
             },
             "validation": summary,
             "tflite": config.export_tflite,

@@ -247,3 +247,21 @@ def test_resume_refuses_other_settings(trained, tmp_path) -> None:
     )
     with pytest.raises(ValueError, match="epochs: 2 -> 5"):
         train(config)
+
+
+def test_init_from_starts_at_the_donors_weights(trained, shards, tmp_path) -> None:
+    donor, _ = load_keras_network(trained.run_dir)
+    tuned = TrainConfig(data=shards, out=tmp_path / "tuned", epochs=1, steps_per_epoch=2,
+                        init_from=trained.run_dir, **{**SMALL, "learning_rate": 1e-9})  # fmt: skip
+    result = train(tuned)
+    assert result.report.network["r2"] == pytest.approx(trained.report.network["r2"], abs=0.02)
+    model, sidecar = load_keras_network(result.run_dir)
+    assert sidecar["training"]["init_from"] == str(trained.run_dir)
+    kernel = next(w for w in model.weights if "kernel" in w.path)
+    assert np.allclose(kernel.numpy(), next(w for w in donor.weights if "kernel" in w.path).numpy(),
+                       atol=1e-4)  # fmt: skip
+    other = TrainConfig(data=shards, out=tmp_path / "other", epochs=1, steps_per_epoch=1,
+                        init_from=trained.run_dir, **{**SMALL, "model": ModelConfig(blocks=1,
+                        filters=8)})  # fmt: skip
+    with pytest.raises(ValueError, match="another network shape"):
+        train(other)
