@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--batch-size", type=int, default=256)
     train.add_argument("--steps", type=int, default=40, help="timed steps per run")
     search = targets.add_parser("search", help="network share of search time, WAC solved")
-    search.add_argument("--weights", type=Path, help="a trained run directory")
+    search.add_argument("--weights", type=Path, help="a trained network (default: shipped)")
     search.add_argument("--nodes", type=int, default=200, help="visits per position")
     search.add_argument("--positions", type=int, default=300, help="WAC positions to try")
     search.add_argument("--batch-size", type=int, default=16)

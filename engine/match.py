@@ -86,16 +86,23 @@ class UCIPlayer:
 
 
 def make_player(spec: str, seed: int = 0) -> Player:
-    """A player from a spec: ``greedy``, ``boardeval[:RUN_DIR]``, ``stockfish:elo=1350``,
+    """A player from a spec: ``greedy``, ``boardeval[:RUN_DIR][,Option=value…]`` (UCI
+    options, e.g. ``boardeval:,SearchMode=value``), ``stockfish:elo=1350``,
     ``stockfish:skill=5`` or ``uci:/path/to/engine``."""
     kind, _, argument = spec.partition(":")
     if kind == "greedy":
         return GreedyPlayer(seed)
     if kind == "boardeval":
-        options = {"WeightsFile": argument} if argument else {}
+        weights, *settings = argument.split(",")
+        options: dict[str, object] = {"WeightsFile": weights} if weights else {}
+        for setting in settings:
+            name, equals, value = setting.partition("=")
+            if not equals:
+                raise ValueError(f"{setting!r}: boardeval options are Name=value")
+            options[name] = value
         return UCIPlayer(spec, [sys.executable, "-m", "engine.uci"], options)
     if kind == "stockfish":
-        options: dict[str, object] = {"Threads": 1, "Hash": 16}
+        options = {"Threads": 1, "Hash": 16}
         for setting in filter(None, argument.split(",")):
             key, _, value = setting.partition("=")
             if key == "elo":

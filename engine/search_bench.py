@@ -69,11 +69,16 @@ def bench_search(
     batch_size: int = 16,
 ) -> dict[str, Any]:
     """Runs the search measurements side by side; returns the figures."""
+    from engine.network_files import DEFAULT_NETWORK, SIDECAR_NAME
+
     suite = wac_positions(wac_file)
+    if weights is None and (DEFAULT_NETWORK / SIDECAR_NAME).exists():
+        weights = DEFAULT_NETWORK
     with tempfile.TemporaryDirectory() as scratch:
         network_dir = weights or _untrained_network(Path(scratch))
         network = NetworkEvaluator(network_dir)
-        config = SearchConfig(batch_size=batch_size)
+        mode = "policy" if network.has_policy else "value"
+        config = SearchConfig(batch_size=batch_size, mode=mode)
 
         metered = _Metered(network)
         searcher = MCTS(metered, config)
@@ -105,6 +110,7 @@ def bench_search(
     return {
         "network": str(weights) if weights else "untrained 4x32 (no shipped network yet)",
         "wac_evaluator": "network" if weights else "material",
+        "mode": mode,
         "nodes": nodes,
         "batch_size": batch_size,
         "mean_evaluator_batch": mean_batch,

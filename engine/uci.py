@@ -79,11 +79,11 @@ class Option:
 
 def default_options() -> dict[str, Option]:
     options = [
-        Option("WeightsFile", "string", ""),
+        Option("WeightsFile", "string", ""),  # empty: the shipped network; "material"
         Option("Threads", "spin", 1, 1, max(os.cpu_count() or 1, 1)),
         Option("BatchSize", "spin", 16, 1, 1024),
         Option("CPuct", "string", "1.5"),
-        Option("SearchMode", "combo", "value", choices=("value", "policy")),
+        Option("SearchMode", "combo", "auto", choices=("auto", "value", "policy")),
         Option("MultiPV", "spin", 1, 1, 500),
         Option("UCI_ShowWDL", "check", False),
         Option("Move Overhead", "spin", 50, 0, 5000),
@@ -331,12 +331,19 @@ class UCIEngine:
         key = tuple(self.options[name].value for name in _SEARCHER_OPTIONS)
         if self._searcher is not None and key == self._evaluator_key:
             return self._searcher
+        from engine.network_files import DEFAULT_NETWORK, SIDECAR_NAME
+
         weights = str(self.options["weightsfile"].value or "")
-        if weights:
-            evaluator = NetworkEvaluator(weights, threads=int(self.options["threads"].value))
-        else:
+        if not weights and not (DEFAULT_NETWORK / SIDECAR_NAME).exists():
+            weights = "material"
+            self.info_string("the shipped network is missing: searching with material count")
+        has_policy = False
+        if weights == "material":
             evaluator = MaterialEvaluator()
-            self.info_string("no WeightsFile set: searching with the material evaluator")
+        else:
+            network = NetworkEvaluator(weights or DEFAULT_NETWORK,
+                                       threads=int(self.options["threads"].value))  # fmt: skip
+            evaluator, has_policy = network, network.has_policy
         entries = max(int(self.options["hash"].value) * (1 << 20) // 200, 1)  # ~200 B an entry
         evaluator = self._cache = CachedEvaluator(evaluator, max_entries=entries)
         syzygy = str(self.options["syzygypath"].value or "")
@@ -347,11 +354,18 @@ class UCIEngine:
         config = SearchConfig(
             cpuct=float(self.options["cpuct"].value),
             batch_size=int(self.options["batchsize"].value),
-            mode=self.options["searchmode"].value,
+            mode=_search_mode(self.options["searchmode"].value, has_policy),
         )  # type: ignore[arg-type]
         self._searcher = MCTS(evaluator, config)
         self._evaluator_key = key
         return self._searcher
+
+
+def _search_mode(option: str, has_policy: bool) -> str:
+    """``auto``: expand by the policy head when the network has one."""
+    if option == "auto":
+        return "policy" if has_policy else "value"
+    return option
 
 
 _SEARCHER_OPTIONS = ("weightsfile", "threads", "batchsize", "cpuct", "searchmode", "hash",
