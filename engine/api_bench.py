@@ -1,9 +1,10 @@
 """The API benchmark: static evaluations per second through HTTP against the Python API.
 
-Same run, same network, same positions (distinct, so no answer comes from a cache):
-``Engine.evaluate_many`` in batches, then ``POST /v1/evaluate`` with the same batches
-from several concurrent clients against a uvicorn server on a loopback port. The
-ratio is the share of throughput left after JSON, HTTP and the server's threads.
+Same run, same network, same positions (distinct, so no answer comes from a cache),
+same batches and the same number of concurrent callers: ``Engine.evaluate_many`` from
+client threads, then ``POST /v1/evaluate`` from as many HTTP clients against a uvicorn
+server on a loopback port. The ratio is the share of throughput left after JSON, HTTP
+and the server's threads.
 """
 
 from __future__ import annotations
@@ -56,17 +57,17 @@ def bench_api(
     warm = load(weights, max_batch=batch_size)
     warm.evaluate_many(positions[:batch_size])  # interpreter allocation, page cache
 
-    python_engine = load(weights, max_batch=batch_size)
+    python_engine = load(weights, max_batch=batch_size * clients)
     start = time.perf_counter()
-    for batch in batches:
-        python_engine.evaluate_many(batch)
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(python_engine.evaluate_many, batches))
     python_seconds = time.perf_counter() - start
 
     http_engine = load(weights, max_batch=batch_size * clients)
     config = ServerConfig(max_batch=batch_size)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(http_engine, config), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(http_engine, config), log_config=None))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:

@@ -58,3 +58,14 @@ def test_bench_search_reports_side_by_side(capsys, shared_data) -> None:
                 "ratio"):  # fmt: skip
         assert results[key] > 0, key
     assert results["wac_total"] == 3 and 0 <= results["wac_solved"] <= 3
+
+
+def test_bench_api_reports_side_by_side(capsys, shared_data, policy_network) -> None:
+    pytest.importorskip("fastapi")
+    code = main(["bench", "api", "--weights", str(policy_network), "--positions", "96",
+                 "--batch-size", "16", "--clients", "2", "--json"])  # fmt: skip
+    assert code == 0
+    results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("http_evals_per_s", "python_evals_per_s", "ratio"):
+        assert results[key] > 0, key
+    assert results["positions"] == 96 and results["http_network_calls"] <= 6
