@@ -21,6 +21,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import chess
+
 from engine.api import Analysis, Engine
 from engine.positions import PositionError, parse_position
 from engine.server_config import ServerConfig, config_from_args
@@ -136,6 +138,22 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> FastAPI:
     def analyse(position: Any, nodes: int, multipv: int) -> Analysis:
         return engine.analyse(position, nodes=nodes, time=config.max_seconds, multipv=multipv)
 
+    def search(board: chess.Board, nodes: int, multipv: int) -> EvaluationOut:
+        analysis = analyse(board, nodes, multipv)
+        if not analysis.lines:  # the game is over: the rules' verdict, no move
+            return EvaluationOut(**engine.evaluate_boards([board])[0].as_dict())
+        best = analysis.lines[0]
+        return EvaluationOut(
+            fen=analysis.fen,
+            cp=best.cp,
+            mate=best.mate,
+            value=best.value,
+            wdl=list(best.wdl),
+            best_move=best.moves[0],
+            nodes=analysis.nodes,
+            lines=[Line(**line.as_dict()) for line in analysis.lines],
+        )
+
     @app.get("/healthz")
     def healthz() -> Health:
         return Health(
@@ -191,10 +209,10 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> FastAPI:
                 results = [EvaluationOut(**evaluation.as_dict()) for evaluation in evaluations]
             else:
                 futures = [
-                    searches.submit(analyse, board, request.nodes, request.multipv)
+                    searches.submit(search, board, request.nodes, request.multipv)
                     for board in boards
                 ]
-                results = [_searched(future.result()) for future in futures]
+                results = [future.result() for future in futures]
         return EvaluateResponse(results=results)
 
     app.state.engine = engine
@@ -206,23 +224,6 @@ def _position_text(position: str | PositionIn) -> str:
     if isinstance(position, str):
         return position
     return f"{position.fen} moves {' '.join(position.moves)}" if position.moves else position.fen
-
-
-def _searched(analysis: Analysis) -> EvaluationOut:
-    if not analysis.lines:
-        raise PositionError(f"no legal moves in {analysis.fen}")
-    best = analysis.lines[0]
-    lines = [Line(**line.as_dict()) for line in analysis.lines]
-    return EvaluationOut(
-        fen=analysis.fen,
-        cp=best.cp,
-        mate=best.mate,
-        value=best.value,
-        wdl=list(best.wdl),
-        best_move=best.moves[0],
-        nodes=analysis.nodes,
-        lines=lines,
-    )
 
 
 # --- command line -----------------------------------------------------------------------

@@ -94,8 +94,10 @@ def test_evaluate_static_batch(client, network) -> None:
 
 
 def test_evaluate_with_search(client) -> None:
-    body = {"positions": [WHITE_MATES_IN_ONE, "startpos"], "nodes": 60, "multipv": 2}
-    mate, start = client.post("/v1/evaluate", json=body).json()["results"]
+    body = {"positions": [WHITE_MATES_IN_ONE, "startpos", SCHOLARS_MATE], "nodes": 60,
+            "multipv": 2}  # fmt: skip
+    mate, start, over = client.post("/v1/evaluate", json=body).json()["results"]
+    assert over["mate"] == 0 and over["best_move"] is None and over["lines"] == []
     assert mate["best_move"] == "a1a8" and mate["mate"] == 1 and mate["cp"] is None
     assert start["nodes"] >= 60 and len(start["lines"]) == 2
     assert chess.Move.from_uci(start["best_move"]) in chess.Board().legal_moves
