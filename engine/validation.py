@@ -148,8 +148,8 @@ def save_plots(
     r2_axis.plot(
         epochs, [row.get("val_r2", np.nan) for row in history], marker="o", label="network"
     )
-    for name, value in baselines.items():
-        r2_axis.axhline(value, linestyle="--", label=name)
+    for (name, value), color in zip(baselines.items(), ("tab:gray", "tab:red"), strict=False):
+        r2_axis.axhline(value, linestyle="--", color=color, label=name)
     r2_axis.set_xlabel("epoch")
     r2_axis.set_ylabel("validation R² (value)")
     r2_axis.legend()
