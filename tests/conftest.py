@@ -24,6 +24,12 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def tests_data() -> Path:
+    """Small fixtures committed under ``tests/data``."""
+    return TESTS_DATA
+
+
 @pytest.fixture
 def corpus_sample() -> Path:
     """32 real games with Stockfish evals on every move: 24 lichess, 8 master games."""

@@ -18,11 +18,9 @@ SAMPLE = "lichess_db_eval_sample.jsonl"
 
 
 @pytest.fixture
-def sample(tmp_path):
-    from tests.conftest import TESTS_DATA
-
+def sample(tmp_path, tests_data):
     path = tmp_path / SAMPLE
-    shutil.copy(TESTS_DATA / SAMPLE, path)
+    shutil.copy(tests_data / SAMPLE, path)
     return path
 
 

@@ -15,12 +15,13 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_pip_install_then_eval_startpos_from_elsewhere(tmp_path) -> None:
     # The dependencies come from this interpreter's site-packages (the package registry
-    # is not needed for them); boardeval itself is built and installed from the checkout.
+    # is not needed for them); boardeval itself is built from the checkout and installed
+    # as a wheel, even where this interpreter has it installed in editable mode.
     environment = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=True).create(environment)
     python = environment / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-build-isolation",
-                    str(CHECKOUT)], check=True, cwd=tmp_path)  # fmt: skip
+    install = ["install", "--quiet", "--no-build-isolation", "--no-deps", "--force-reinstall"]
+    subprocess.run([python, "-m", "pip", *install, str(CHECKOUT)], check=True, cwd=tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = subprocess.run([python, "-c", "import engine.network_files as n; "
