@@ -92,7 +92,7 @@ class EvalDbParser:
             return self._skip("no_evals")
         try:
             fields = fen.split()
-            board = chess.Board(" ".join(fields + ["0", "1"][: max(0, 6 - len(fields))]))
+            board = chess.Board(" ".join(fields + ["0", "1"][max(0, len(fields) - 4) :]))
         except ValueError:
             return self._skip("bad_fen")
         if not board.is_valid() or board.is_game_over():
@@ -110,11 +110,11 @@ class EvalDbParser:
             return self._skip("bad_score")
         move_code = NO_MOVE
         first = str(line.get("line", "")).split()[:1]
-        try:
-            move = chess.Move.from_uci(first[0]) if first else None
+        try:  # parse_uci also turns castling written king-takes-rook into e1g1
+            move = board.parse_uci(first[0]) if first else None
         except ValueError:
             move = None
-        if move is not None and board.is_legal(move):
+        if move:  # not None, not a null move
             move_code = encode_move(move)
         else:
             self.counts["evaldb_pv_without_legal_move"] += 1

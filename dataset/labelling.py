@@ -213,7 +213,9 @@ def finished_games(path: Path) -> tuple[list[str], bool]:
         for text in _game_texts(path):
             games.append(text)
     except CorruptInputError:
-        return games, True
+        # The reader hands on the text before the damage, so the last game may be cut
+        # short; it is redone rather than trusted.
+        return games[:-1], True
     if games and not games[-1].rstrip().endswith(_RESULTS):
         return games[:-1], True  # cut off while being written
     return games, False

@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except ValueError as error:
+    except (ValueError, OSError) as error:  # bad input or a missing file: a message, no trace
         print(f"boardeval {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -47,7 +47,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     if (args.position is None) == (args.file is None):
-        raise ValueError("give a position or --file, not both")
+        raise ValueError("give either a position or --file (one of them)")
     from engine.api import load
 
     engine = load(args.weights, max_batch=args.batch_size)
@@ -104,10 +104,10 @@ def _eval_file(engine, path: Path, out: Path | None) -> int:
     with tqdm(total=len(todo), unit="pos", desc="eval", file=sys.stderr) as progress:
         for start in range(0, len(todo), step):
             index = todo[start : start + step]
-            scored = engine.evaluate_many(rows.loc[index, "position"], errors="keep")
+            scored = engine.evaluate_many(rows.loc[index, _POSITION], errors="keep")
             chunks.append(scored.set_index(index))
             progress.update(len(index))
-    output = rows.drop(columns=["position"])
+    output = rows.drop(columns=[_POSITION])
     for column in ("cp", "mate", "value", "wdl"):
         output[column] = None
     if chunks:
@@ -126,8 +126,12 @@ def _eval_file(engine, path: Path, out: Path | None) -> int:
     return 0
 
 
+_POSITION = "_position"
+"""The column the API parses (FEN plus moves); not written out."""
+
+
 def _read_positions(path: Path):
-    """The input's columns plus ``position`` (what the API parses) and ``error``."""
+    """The input's columns plus :data:`_POSITION` and ``error``."""
     import pandas as pd
 
     suffix = path.suffix.lower()
@@ -135,19 +139,21 @@ def _read_positions(path: Path):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         if "fen" not in frame.columns:
             raise ValueError(f"{path}: a CSV needs a 'fen' column (has {list(frame.columns)})")
-        frame["position"] = frame["fen"]
+        if "error" in frame.columns:
+            raise ValueError(f"{path}: the output's 'error' column would overwrite the input's")
+        frame[_POSITION] = frame["fen"]
         if "moves" in frame.columns:
             has_moves = frame["moves"].str.strip() != ""
-            frame.loc[has_moves, "position"] += " moves " + frame.loc[has_moves, "moves"]
+            frame.loc[has_moves, _POSITION] += " moves " + frame.loc[has_moves, "moves"]
         frame["error"] = None
         return frame
     if suffix == ".epd":
         lines = path.read_text(errors="replace").splitlines()
         records = [_epd_row(line) for line in lines if line.strip()]
-        return pd.DataFrame(records, columns=["id", "fen", "position", "error"])
+        return pd.DataFrame(records, columns=["id", "fen", _POSITION, "error"])
     if suffix == ".pgn":
         return pd.DataFrame(
-            list(_pgn_rows(path)), columns=["game", "ply", "move", "fen", "position", "error"]
+            list(_pgn_rows(path)), columns=["game", "ply", "move", "fen", _POSITION, "error"]
         )
     raise ValueError(f"{path}: unknown file type; use .csv, .epd or .pgn")
 
@@ -168,7 +174,11 @@ def _pgn_rows(path: Path) -> Iterator[tuple]:
         number = 0
         while (game := chess.pgn.read_game(stream)) is not None:
             number += 1
-            board = game.board()
+            try:
+                board = game.board()
+            except ValueError as error:  # a bad FEN header: the game has no position
+                yield number, 0, "", game.headers.get("FEN", ""), "", f"bad game: {error}"
+                continue
             yield number, 0, "", board.fen(), board.fen(), None
             for ply, move in enumerate(game.mainline_moves(), 1):
                 san = board.san(move)

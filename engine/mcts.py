@@ -58,10 +58,12 @@ class SearchConfig:
     """Softmax temperature turning child values into priors (``value`` mode)."""
 
     forcing_prior: float = 0.25
-    """Share of the prior spread evenly over checking moves (all moves if none).
+    """Share of the prior spread evenly over checking moves.
 
-    A value-only evaluator scores a sacrifice by its material loss; without this
-    the search would never look at the check that mates in two."""
+    Where there are none, value mode spreads it over all moves and policy mode keeps
+    the policy as it is. A value-only evaluator scores a sacrifice by its material
+    loss, and a policy learned from human moves rarely proposes one; without this
+    the search would seldom look at the check that mates in two."""
 
     virtual_loss: int = 1
     """Visits counted as losses on a path while its leaf waits for evaluation."""
@@ -384,10 +386,20 @@ class MCTS:
                 logits = evaluation.policy[row][
                     [move_index(m, leaf_board.turn) for m in leaf.moves]
                 ]
-                leaf.prior = _softmax(logits.astype(np.float64), 1.0)
+                prior = _softmax(logits.astype(np.float64), 1.0)
                 leaf.children = [None] * len(leaf.moves)
+                checks = self._mark_checkmates(leaf, leaf_board)
+                if checks.any() and self.config.forcing_prior > 0:
+                    share = self.config.forcing_prior
+                    prior = (1.0 - share) * prior + share * checks / checks.sum()
+                leaf.prior = prior.astype(np.float32)
                 leaf.expanded = True
-                results[numbers[id(leaf)]] = -float(evaluation.values[row])
+                self._update_proof(leaf)
+                results[numbers[id(leaf)]] = (
+                    float(leaf.proven)
+                    if leaf.proven is not None
+                    else -float(evaluation.values[row])
+                )
             return
 
         # Value mode: every child of every leaf in one call.
@@ -438,6 +450,24 @@ class MCTS:
             results[numbers[id(leaf)]] = (
                 float(leaf.proven) if leaf.proven is not None else -float(estimate.max())
             )
+
+    @staticmethod
+    def _mark_checkmates(leaf: Node, leaf_board: chess.Board) -> np.ndarray:
+        """Which of *leaf*'s moves give check; those that mate become proven children.
+
+        Policy mode sees a child's verdict only when it visits it, and a policy learned
+        from human moves may give the mating move too little prior to be visited: this
+        costs one ``gives_check`` per move and a push only for the checks.
+        """
+        checks = np.fromiter((leaf_board.gives_check(m) for m in leaf.moves), bool,
+                             len(leaf.moves))  # fmt: skip
+        for index in np.flatnonzero(checks):
+            leaf_board.push(leaf.moves[index])
+            if not any(leaf_board.generate_legal_moves()):
+                child = leaf.children[index] = Node()
+                child.proven, child.proven_plies = WIN, 0
+            leaf_board.pop()
+        return checks
 
     def _backup(self, root: Node, path: list[int], value: float) -> None:
         """Adds *value* (for the player who moved into the leaf) along *path*; undoes

@@ -27,6 +27,7 @@ def parse_position(position: Position, moves: Sequence[str] | str | None = None)
     """
     if isinstance(position, chess.Board):
         board = position.copy()
+        _check_valid(board, board.fen())
     elif isinstance(position, str):
         text, _, inline_moves = position.strip().partition(" moves ")
         if position.strip().endswith(" moves"):
@@ -43,8 +44,10 @@ def parse_position(position: Position, moves: Sequence[str] | str | None = None)
 
 
 def _board_from_text(text: str) -> chess.Board:
-    if text in ("", "startpos"):
+    if text == "startpos":
         return chess.Board()
+    if not text:
+        raise PositionError("no position: give a FEN or startpos")
     if text.startswith("fen "):
         text = text[4:].strip()
     fields = text.split()
@@ -54,25 +57,27 @@ def _board_from_text(text: str) -> chess.Board:
         board = chess.Board(" ".join(fields))
     except ValueError as error:
         raise PositionError(f"bad FEN {text!r}: {error}") from None
+    _check_valid(board, text)
+    return board
+
+
+def _check_valid(board: chess.Board, text: str) -> None:
     status = board.status()
     if status != chess.STATUS_VALID:
         raise PositionError(f"invalid position {text!r}: {_describe(status)}")
-    return board
 
 
 def _push_all(board: chess.Board, moves: Sequence[str]) -> None:
     for ply, text in enumerate(moves, 1):
         try:
-            move = chess.Move.from_uci(text)
-            if not board.is_legal(move):
-                raise chess.IllegalMoveError(f"illegal move {text!r}")
-        except (chess.InvalidMoveError, chess.IllegalMoveError):
+            move = board.parse_uci(text)  # also takes castling written king-takes-rook
+        except ValueError:
             try:
                 move = board.parse_san(text)
             except ValueError:
-                raise PositionError(
-                    f"move {ply} ({text!r}) is not legal in {board.fen()}"
-                ) from None
+                move = chess.Move.null()
+        if not move:  # both parsers let a null move through: not a move in a real game
+            raise PositionError(f"move {ply} ({text!r}) is not legal in {board.fen()}")
         board.push(move)
 
 

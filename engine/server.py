@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import contextlib
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import chess
@@ -101,34 +98,34 @@ class Health(BaseModel):
 # --- the application ------------------------------------------------------------------
 
 
-class _Admission:
-    """Counts requests in flight; refuses the one over the limit (503)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.in_flight = 0
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self.in_flight >= self.limit:
-                raise HTTPException(503, "server busy: too many requests in flight; retry later")
-            self.in_flight += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self.in_flight -= 1
-
-
 def create_app(engine: Engine, config: ServerConfig | None = None) -> FastAPI:
     config = config or ServerConfig()
     app = FastAPI(
         title="boardeval",
         summary="Chess position evaluation by a residual CNN with Monte Carlo tree search.",
     )
-    admission = _Admission(config.max_in_flight)
+    in_flight = 0
+
+    @app.middleware("http")
+    async def admit(request: Request, call_next):  # type: ignore[no-untyped-def]
+        # Counted on the event loop, before a worker thread is taken: requests waiting
+        # for one of the thread pool's 40 threads are in flight too, so the limit holds
+        # whatever its size, and the queue behind it stays bounded.
+        nonlocal in_flight
+        if request.url.path not in _WORK_PATHS:
+            return await call_next(request)
+        if in_flight >= config.max_in_flight:
+            return JSONResponse(
+                {"detail": "server busy: too many requests in flight; retry later"},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+        in_flight += 1
+        try:
+            return await call_next(request)
+        finally:
+            in_flight -= 1
+
     searches = concurrent.futures.ThreadPoolExecutor(config.search_threads, "boardeval-search")
 
     @app.exception_handler(PositionError)
@@ -155,12 +152,12 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> FastAPI:
         )
 
     @app.get("/healthz")
-    def healthz() -> Health:
+    async def healthz() -> Health:  # on the event loop: it answers while workers are busy
         return Health(
             status="ok",
             network=engine.name,
             policy_head=engine.has_policy,
-            in_flight=admission.in_flight,
+            in_flight=in_flight,
             max_in_flight=config.max_in_flight,
         )
 
@@ -171,8 +168,7 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> FastAPI:
     ) -> CloudEval:
         if multiPv > config.max_multipv:
             raise HTTPException(400, f"multiPv is at most {config.max_multipv}")
-        with admission():
-            analysis = analyse(fen, config.cloud_eval_nodes, multiPv)
+        analysis = analyse(fen, config.cloud_eval_nodes, multiPv)
         if not analysis.lines:
             raise HTTPException(404, "no legal moves: nothing to evaluate")
         pvs = [
@@ -198,26 +194,28 @@ def create_app(engine: Engine, config: ServerConfig | None = None) -> FastAPI:
             raise HTTPException(400, f"multipv is at most {config.max_multipv}")
         positions = [_position_text(position) for position in request.positions]
         boards = []
-        with admission():
-            for index, position in enumerate(positions):  # all checked before any work
-                try:
-                    boards.append(parse_position(position))
-                except PositionError as error:
-                    raise PositionError(f"position {index}: {error}") from None
-            if not searching:
-                evaluations = engine.evaluate_boards(boards)
-                results = [EvaluationOut(**evaluation.as_dict()) for evaluation in evaluations]
-            else:
-                futures = [
-                    searches.submit(search, board, request.nodes, request.multipv)
-                    for board in boards
-                ]
-                results = [future.result() for future in futures]
+        for index, position in enumerate(positions):  # all checked before any work
+            try:
+                boards.append(parse_position(position))
+            except PositionError as error:
+                raise PositionError(f"position {index}: {error}") from None
+        if not searching:
+            evaluations = engine.evaluate_boards(boards)
+            results = [EvaluationOut(**evaluation.as_dict()) for evaluation in evaluations]
+        else:
+            futures = [
+                searches.submit(search, board, request.nodes, request.multipv) for board in boards
+            ]
+            results = [future.result() for future in futures]
         return EvaluateResponse(results=results)
 
     app.state.engine = engine
     app.state.config = config
     return app
+
+
+_WORK_PATHS = frozenset({"/api/cloud-eval", "/v1/evaluate"})
+"""The endpoints that evaluate or search, and so count against ``max_in_flight``."""
 
 
 def _position_text(position: str | PositionIn) -> str:

@@ -35,6 +35,9 @@ class Option:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
+    real_range: tuple[float, float] | None = None
+    """A string option that holds a real number in this range (UCI has no real type)."""
+
     value: object = None
 
     def declaration(self) -> str:
@@ -72,6 +75,15 @@ class Option:
                 if choice.lower() == text.lower():
                     return choice
             raise ValueError(f"{self.name} is one of {', '.join(self.choices)}")
+        if self.kind == "string" and self.real_range is not None:
+            low, high = self.real_range
+            try:
+                number = float(text)
+            except ValueError:
+                raise ValueError(f"{self.name} takes a number, not {text!r}") from None
+            if not low <= number <= high:
+                raise ValueError(f"{self.name} must be in [{low:g}, {high:g}]")
+            return text
         if self.kind == "string":
             return "" if text in ("<empty>", "") else text
         return None
@@ -82,7 +94,8 @@ def default_options() -> dict[str, Option]:
         Option("WeightsFile", "string", ""),  # empty: the shipped network; "material"
         Option("Threads", "spin", 1, 1, max(os.cpu_count() or 1, 1)),
         Option("BatchSize", "spin", 16, 1, 1024),
-        Option("CPuct", "string", "1.5"),
+        Option("CPuct", "string", "1.5", real_range=(0.0, 100.0)),
+        Option("ForcingPrior", "string", "0.25", real_range=(0.0, 1.0)),
         Option("SearchMode", "combo", "auto", choices=("auto", "value", "policy")),
         Option("MultiPV", "spin", 1, 1, 500),
         Option("UCI_ShowWDL", "check", False),
@@ -353,6 +366,7 @@ class UCIEngine:
             evaluator = TablebaseEvaluator(evaluator, syzygy)
         config = SearchConfig(
             cpuct=float(self.options["cpuct"].value),
+            forcing_prior=float(self.options["forcingprior"].value),
             batch_size=int(self.options["batchsize"].value),
             mode=_search_mode(self.options["searchmode"].value, has_policy),
         )  # type: ignore[arg-type]
@@ -368,8 +382,8 @@ def _search_mode(option: str, has_policy: bool) -> str:
     return option
 
 
-_SEARCHER_OPTIONS = ("weightsfile", "threads", "batchsize", "cpuct", "searchmode", "hash",
-                     "syzygypath")  # fmt: skip
+_SEARCHER_OPTIONS = ("weightsfile", "threads", "batchsize", "cpuct", "forcingprior",
+                     "searchmode", "hash", "syzygypath")  # fmt: skip
 """Options whose change rebuilds the evaluator and searcher."""
 
 _GO_FLAGS = {"infinite", "ponder"}

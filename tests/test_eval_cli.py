@@ -26,21 +26,22 @@ def test_eval_bad_position_is_a_clear_error(capsys) -> None:
 def test_eval_csv_keeps_bad_rows(tmp_path, policy_network, capsys) -> None:
     rows = pd.DataFrame(
         {
-            "id": ["a", "b", "c", "d", "e"],
-            "fen": ["startpos", RUY_LOPEZ, "not a fen", RUY_LOPEZ, "startpos"],
-            "moves": ["", "", "", "Ba4 Nf6", "e2e5"],
+            "id": ["a", "b", "c", "d", "e", "f"],
+            "fen": ["startpos", RUY_LOPEZ, "not a fen", RUY_LOPEZ, "startpos", ""],
+            "moves": ["", "", "", "Ba4 Nf6", "e2e5", ""],
         }
     )
     rows.to_csv(tmp_path / "in.csv", index=False)
     out = tmp_path / "out.csv"
     assert main(["eval", "--file", str(tmp_path / "in.csv"), "--out", str(out),
                  "--weights", str(policy_network)]) == 0  # fmt: skip
-    assert "5 positions: 3 evaluated, 2 with errors" in capsys.readouterr().err
+    assert "6 positions: 3 evaluated, 3 with errors" in capsys.readouterr().err
     result = pd.read_csv(out, keep_default_na=False)
-    assert result["id"].tolist() == ["a", "b", "c", "d", "e"]
+    assert result["id"].tolist() == ["a", "b", "c", "d", "e", "f"]
     assert list(result.columns) == ["id", "fen", "moves", "cp", "mate", "value", "wdl", "error"]
-    assert [bool(e) for e in result["error"]] == [False, False, True, False, True]
+    assert [bool(e) for e in result["error"]] == [False, False, True, False, True, True]
     assert "bad FEN" in result.loc[2, "error"] and "not legal" in result.loc[4, "error"]
+    assert "no position" in result.loc[5, "error"]  # a blank cell is not the start position
     import engine
 
     network = engine.load(policy_network)
@@ -61,7 +62,9 @@ def test_eval_epd_and_pgn(tmp_path, capsys) -> None:
 
     (tmp_path / "games.pgn").write_text(
         '[Event "ok"]\n\n1. e4 e5 2. Qh5 Nc6 3. Bc4 Nf6 4. Qxf7# 1-0\n\n'
-        '[Event "broken"]\n\n1. d4 d5 2. Ke3 *\n'
+        '[Event "broken"]\n\n1. d4 d5 2. Ke3 *\n\n'
+        '[Event "bad setup"]\n[FEN "8/8/8 w - - 0 1"]\n\n1. Kb1 *\n\n'
+        '[Event "after"]\n\n1. e4 *\n'
     )
     out_path = tmp_path / "games.csv"
     assert main(["eval", "--file", str(tmp_path / "games.pgn"), "--out", str(out_path),
@@ -74,6 +77,9 @@ def test_eval_epd_and_pgn(tmp_path, capsys) -> None:
     assert second["ply"].tolist() == [0, 1, 2, 3]  # the moves before the bad one are kept
     assert second["error"].notna().tolist() == [False, False, False, True]
     assert "bad game" in second.iloc[-1]["error"]
+    third = frame[frame["game"] == 3]  # an unreadable FEN header: one error row, run goes on
+    assert len(third) == 1 and "bad game" in third.iloc[0]["error"]
+    assert frame[frame["game"] == 4]["move"].tolist()[1:] == ["e4"]
 
 
 def test_analyse_prints_lines(capsys) -> None:
@@ -91,3 +97,8 @@ def test_analyse_prints_lines(capsys) -> None:
 def test_eval_needs_exactly_one_input(argv, capsys) -> None:
     assert main([*argv, "--weights", "material"]) == 2
     assert "position or --file" in capsys.readouterr().err
+
+
+def test_eval_missing_file_is_a_clear_error(tmp_path, capsys) -> None:
+    assert main(["eval", "--file", str(tmp_path / "absent.csv"), "--weights", "material"]) == 2
+    assert "No such file" in capsys.readouterr().err

@@ -61,6 +61,26 @@ def test_reads_deepest_eval_first_move_and_counts_bad_lines(sample) -> None:
     np.testing.assert_allclose(records["value"][normal], expected[normal], atol=1e-6)
 
 
+def test_castling_written_king_takes_rook_is_the_castling_move() -> None:
+    fen = "r1bqkb1r/pppp1ppp/2n2n2/4p3/2B1P3/5N2/PPPP1PPP/RNBQK2R w KQkq -"
+    lines = [
+        json.dumps(
+            {
+                "fen": fen,
+                "evals": [
+                    {"pvs": [{"cp": 30, "line": f"{first} f8c5"}], "knodes": 100, "depth": 30}
+                ],
+            }
+        )  # fmt: skip
+        for first in ("e1h1", "e1g1", "0000")
+    ]
+    records, _ = EvalDbParser().parse_many(lines)
+    castling = chess.Move.from_uci("e1g1")
+    assert [decode_move(int(code)) for code in records["move"][:2]] == [castling, castling]
+    assert records["move"][2] == NO_MOVE  # a null move is no policy target
+    assert unpack_board(records[0]).fullmove_number == 1
+
+
 def test_prepare_accepts_eval_db_beside_pgn(tmp_path, sample, corpus_sample) -> None:
     compressed = tmp_path / "lichess_db_eval.jsonl.zst"
     compressed.write_bytes(zstandard.ZstdCompressor().compress(sample.read_bytes()))

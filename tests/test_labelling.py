@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import chess.engine
 import chess.pgn
 import pytest
 
@@ -82,6 +83,39 @@ def test_resume_skips_written_games_and_redoes_a_cut_tail(tmp_path, human_games)
     counts = label_file(three, out, config, progress=False)
     assert counts["damaged_tail_dropped"] == 1 and counts["games_labelled"] == 1
     assert [game.headers["GameId"] for game in _read(out)] == keys
+
+
+def test_resume_of_a_zst_output_cut_inside_a_frame(tmp_path, human_games) -> None:
+    import zstandard
+
+    config = LabelConfig(nodes=30)
+    three = _write(tmp_path / "three.pgn", human_games[:3])
+    label_file(three, tmp_path / "plain.pgn", config, progress=False)
+    complete = [str(game) for game in _read(tmp_path / "plain.pgn")]
+    # Small zstd blocks, as in a long frame: the decoder hands on the text before the
+    # cut, and the reader with it the first part of the last game.
+    small_blocks = zstandard.ZstdCompressionParameters(window_log=10)
+    data = zstandard.ZstdCompressor(compression_params=small_blocks).compress(
+        (tmp_path / "plain.pgn").read_bytes()
+    )
+    out = tmp_path / "out.pgn.zst"
+    out.write_bytes(data[: len(data) - 60])  # killed inside the last game
+    counts = label_file(three, out, config, progress=False)
+    assert counts["damaged_tail_dropped"] == 1 and counts["games_labelled"] >= 1
+    assert [str(game) for game in _read(out)] == complete  # the cut game whole, not its stub
+
+
+def test_evals_are_from_whites_view_and_a_mate_ends_them(tmp_path) -> None:
+    scholars_mate = '[Event "t"]\n[Result "1-0"]\n\n1. e4 e5 2. Qh5 Nc6 3. Bc4 Nf6 4. Qxf7# 1-0'
+    out = tmp_path / "out.pgn"
+    label_file(_write(tmp_path / "in.pgn", [scholars_mate]), out, LabelConfig(nodes=2000),
+               progress=False)  # fmt: skip
+    (game,) = _read(out)
+    nodes = list(game.mainline())
+    assert nodes[-2].eval().white() == chess.engine.Mate(1)  # White to mate in one
+    assert nodes[-2].eval().black() == chess.engine.Mate(-1)
+    assert nodes[-1].eval() is None  # checkmate: nothing to evaluate, as on lichess
+    assert "{ [%eval #1] } 4. Qxf7# 1-0" in out.read_text()
 
 
 def test_games_with_evals_are_kept_unless_overwrite(tmp_path, shared_data) -> None:

@@ -158,3 +158,35 @@ def test_policy_mode_searches_with_a_policy_head(tmp_path, make_network) -> None
     with pytest.raises(ValueError, match="policy head"):
         final_info(MCTS(MaterialEvaluator(), SearchConfig(mode="policy")), board,
                    SearchLimit(nodes=5))  # fmt: skip
+
+
+def test_policy_mode_proves_mates_in_one_the_policy_ignores(shared_data, tmp_path,
+                                                            make_network) -> None:  # fmt: skip
+    from engine.evaluator import NetworkEvaluator
+
+    # An untrained policy knows nothing of mates, and no prior goes to checks: the
+    # rules alone must prove the mate when the root is expanded, before any visit.
+    network = NetworkEvaluator(make_network(tmp_path, policy=True))
+    searcher = MCTS(network, SearchConfig(mode="policy", forcing_prior=0.0))
+    for board in suite(shared_data, "mate1.fen")[:30]:
+        searcher.reset()
+        info = final_info(searcher, board, SearchLimit(nodes=1))
+        assert info.best.mate == 1 and info.nodes <= 1, board.fen()
+        after = board.copy()
+        after.push(info.best.move)
+        assert after.is_checkmate()
+
+
+def test_shipped_network_finds_mates_in_two_in_policy_mode(shared_data) -> None:
+    from engine.evaluator import NetworkEvaluator
+    from engine.network_files import default_network
+
+    network = NetworkEvaluator(default_network())
+    assert network.has_policy
+    boards = suite(shared_data, "mate2.fen")[:20]
+    found = 0
+    for board in boards:
+        info = final_info(MCTS(network, SearchConfig(mode="policy")), board,
+                          SearchLimit(nodes=800))  # fmt: skip
+        found += info.best.mate is not None and 0 < info.best.mate <= 2
+    assert found >= 18, f"{found}/{len(boards)}"

@@ -214,6 +214,25 @@ def test_fifty_concurrent_requests_over_http(serve, network) -> None:
             assert result["fen"] == fen and result["cp"] == expected[fen].cp
 
 
+def test_the_limit_counts_requests_still_waiting_for_a_worker_thread(serve, network) -> None:
+    # More requests in flight than uvicorn's thread pool has threads (40): the ones
+    # waiting for a thread count too, so the limit is what the config says.
+    limit = 44
+    config = ServerConfig(max_in_flight=limit, max_nodes=100_000, max_seconds=1.0)
+    url = serve(create_app(network, config))
+    slow = {"positions": ["startpos"], "nodes": 100_000}
+    with concurrent.futures.ThreadPoolExecutor(limit) as pool:
+        answers = [pool.submit(httpx.post, f"{url}/v1/evaluate", json=slow, timeout=60)
+                   for _ in range(limit)]  # fmt: skip
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{url}/healthz").json()["in_flight"] < limit:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        busy = httpx.post(f"{url}/v1/evaluate", json={"positions": ["startpos"]})
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert [answer.result().status_code for answer in answers] == [200] * limit
+
+
 def test_requests_over_the_limit_get_503(serve, network) -> None:
     config = ServerConfig(max_in_flight=1, max_nodes=100_000, max_seconds=5.0)
     url = serve(create_app(network, config))

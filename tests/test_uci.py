@@ -105,6 +105,8 @@ def test_garbage_between_commands_never_kills_the_engine() -> None:
         "position startpos moves e2e5",
         "setoption name Nope value 1",
         "setoption name Hash value -5",
+        "setoption name CPuct value fast",
+        "setoption name ForcingPrior value 2",
         "\x00\x01",
         "position",
         "go searchmoves zz99",
@@ -138,6 +140,23 @@ def test_garbage_between_commands_never_kills_the_engine() -> None:
     process.stdin.write("quit\n")
     process.stdin.flush()
     assert process.wait(timeout=10) == 0
+
+
+def test_real_valued_options_are_checked_when_set() -> None:
+    from engine.uci import UCIEngine
+
+    lines: list[str] = []
+    uci = UCIEngine(lines.append)
+    uci.handle("uci")
+    assert "option name ForcingPrior type string default 0.25" in lines
+    for command, message in [
+        ("setoption name CPuct value fast", "CPuct takes a number, not 'fast'"),
+        ("setoption name ForcingPrior value 1.5", "ForcingPrior must be in [0, 1]"),
+    ]:
+        uci.handle(command)
+        assert lines[-1] == f"info string error in setoption: {message}"
+    uci.handle("setoption name ForcingPrior value 0.1")
+    assert uci.options["forcingprior"].value == "0.1" and uci.options["cpuct"].value == "1.5"
 
 
 def test_no_legal_moves_gives_bestmove_none(engine) -> None:
