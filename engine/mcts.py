@@ -29,6 +29,7 @@ import chess
 import numpy as np
 
 from engine import targets
+from engine.checks import checking_moves
 from engine.evaluator import Evaluator
 from engine.moves import move_index
 
@@ -457,10 +458,9 @@ class MCTS:
 
         Policy mode sees a child's verdict only when it visits it, and a policy learned
         from human moves may give the mating move too little prior to be visited: this
-        costs one ``gives_check`` per move and a push only for the checks.
+        finds the checks from bitboards and plays only those.
         """
-        checks = np.fromiter((leaf_board.gives_check(m) for m in leaf.moves), bool,
-                             len(leaf.moves))  # fmt: skip
+        checks = checking_moves(leaf_board, leaf.moves)
         for index in np.flatnonzero(checks):
             leaf_board.push(leaf.moves[index])
             if not any(leaf_board.generate_legal_moves()):
