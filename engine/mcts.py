@@ -31,7 +31,7 @@ import numpy as np
 from engine import targets
 from engine.checks import checking_moves
 from engine.evaluator import Evaluator
-from engine.moves import move_index
+from engine.moves import legal_move_logits
 
 SearchMode = Literal["policy", "value"]
 
@@ -384,10 +384,8 @@ class MCTS:
                 raise ValueError("search mode 'policy' needs an evaluator with a policy head")
             for row, (_, leaf, leaf_board) in enumerate(pending):
                 leaf.moves = list(leaf_board.legal_moves)
-                logits = evaluation.policy[row][
-                    [move_index(m, leaf_board.turn) for m in leaf.moves]
-                ]
-                prior = _softmax(logits.astype(np.float64), 1.0)
+                logits = legal_move_logits(evaluation.policy[row], leaf.moves, leaf_board.turn)
+                prior = _softmax(logits, 1.0)
                 leaf.children = [None] * len(leaf.moves)
                 checks = self._mark_checkmates(leaf, leaf_board)
                 if checks.any() and self.config.forcing_prior > 0:

@@ -23,6 +23,21 @@ def move_index(move: chess.Move, turn: chess.Color) -> int:
     return (move.from_square ^ flip) * 64 + (move.to_square ^ flip)
 
 
+UNDERPROMOTION_PENALTY = 3.0
+"""Logits taken off a promotion to a knight, bishop or rook (a prior 20 times smaller).
+
+They share the queen promotion's index, so without this the search would give all
+four the same prior and could settle on a rook where a queen wins more."""
+
+
+def legal_move_logits(policy: np.ndarray, moves: list[chess.Move], turn: chess.Color) -> np.ndarray:
+    """The policy logits of *moves* (legal for *turn*) from one row of the policy head."""
+    logits = policy[[move_index(move, turn) for move in moves]].astype(np.float64)
+    under = [i for i, move in enumerate(moves) if move.promotion not in (None, chess.QUEEN)]
+    logits[under] -= UNDERPROMOTION_PENALTY
+    return logits
+
+
 def move_indices(moves: np.ndarray, turns: np.ndarray) -> np.ndarray:
     """Policy indices of record ``move`` codes (see :mod:`dataset.records`), mover's frame.
 

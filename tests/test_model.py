@@ -11,7 +11,13 @@ keras = pytest.importorskip("keras")
 from engine.encoding import NUM_PLANES, encode_boards  # noqa: E402
 from engine.model import build_value_network, multiply_adds  # noqa: E402
 from engine.model_config import PRESETS, ModelConfig  # noqa: E402
-from engine.moves import POLICY_SIZE, move_index, move_indices  # noqa: E402
+from engine.moves import (  # noqa: E402
+    POLICY_SIZE,
+    UNDERPROMOTION_PENALTY,
+    legal_move_logits,
+    move_index,
+    move_indices,
+)
 
 
 def sample_planes(count: int = 16) -> np.ndarray:
@@ -93,3 +99,16 @@ def test_move_indices_mirror_black_moves() -> None:
         [e2e4.from_square | e2e4.to_square << 6, e7e5.from_square | e7e5.to_square << 6, 0xFFFF]
     )
     np.testing.assert_array_equal(move_indices(codes, [True, False, True]), [796, 796, -1])
+
+
+def test_promotions_share_the_queens_logit_and_underpromotions_pay_for_it() -> None:
+    board = chess.Board("8/2P5/8/8/8/8/5k2/K7 w - - 0 1")
+    moves = list(board.legal_moves)
+    policy = np.zeros(POLICY_SIZE, np.float32)
+    policy[move_index(chess.Move.from_uci("c7c8q"), chess.WHITE)] = 4.0
+    logits = dict(zip((m.uci() for m in moves), legal_move_logits(policy, moves, board.turn),
+                      strict=True))  # fmt: skip
+    assert logits["c7c8q"] == 4.0
+    for piece in "rbn":
+        assert logits[f"c7c8{piece}"] == 4.0 - UNDERPROMOTION_PENALTY
+    assert logits["a1b1"] == 0.0
