@@ -77,6 +77,24 @@ def test_cloud_eval_errors(client) -> None:
     assert (
         client.get("/api/cloud-eval", params={"fen": "startpos", "multiPv": 99}).status_code == 400
     )
+    assert (
+        client.get("/api/cloud-eval", params={"fen": "startpos", "multiPv": "two"}).status_code
+        == 422
+    )
+
+
+def test_serve_binds_to_loopback_unless_told() -> None:
+    import argparse
+
+    from engine.server_config import add_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert (config_from_args(parser.parse_args([])).host, ServerConfig().host) == (
+        "127.0.0.1",
+        "127.0.0.1",
+    )
+    assert config_from_args(parser.parse_args(["--host", "0.0.0.0"])).host == "0.0.0.0"
 
 
 def test_evaluate_static_batch(client, network) -> None:
@@ -109,6 +127,7 @@ def test_evaluate_with_search(client) -> None:
     [
         ({"positions": ["startpos", "not a fen"]}, 400, "position 1: bad FEN"),
         ({"positions": [{"fen": "startpos", "moves": ["e2e5"]}]}, 400, "not legal"),
+        ({"positions": ["startpos moves e4 0000"]}, 400, "move 2 ('0000') is not legal"),
         ({"positions": ["8/8/8/8/8/8/8/8 w - - 0 1"]}, 400, "no white king"),
         ({"positions": ["startpos"] * 9}, 413, "at most 8"),
         ({"positions": ["startpos"] * 5, "nodes": 10}, 413, "at most 4"),
