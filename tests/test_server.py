@@ -235,18 +235,31 @@ def test_fifty_concurrent_requests_over_http(serve, network) -> None:
 
 def test_the_limit_counts_requests_still_waiting_for_a_worker_thread(serve, network) -> None:
     # More requests in flight than uvicorn's thread pool has threads (40): the ones
-    # waiting for a thread count too, so the limit is what the config says.
+    # waiting for a thread count too, so the limit is what the config says. One long
+    # search holds the only search thread; the short ones queue behind it.
     limit = 44
-    config = ServerConfig(max_in_flight=limit, max_nodes=100_000, max_seconds=1.0)
+    config = ServerConfig(max_in_flight=limit, max_nodes=100_000, max_seconds=4.0,
+                          search_threads=1)  # fmt: skip
     url = serve(create_app(network, config))
-    slow = {"positions": ["startpos"], "nodes": 100_000}
-    with concurrent.futures.ThreadPoolExecutor(limit) as pool:
-        answers = [pool.submit(httpx.post, f"{url}/v1/evaluate", json=slow, timeout=60)
-                   for _ in range(limit)]  # fmt: skip
+
+    def in_flight() -> int:
+        return httpx.get(f"{url}/healthz").json()["in_flight"]
+
+    def wait_for(count: int) -> None:
         deadline = time.monotonic() + 10
-        while httpx.get(f"{url}/healthz").json()["in_flight"] < limit:
+        while in_flight() < count:
             assert time.monotonic() < deadline
             time.sleep(0.02)
+
+    def post(nodes: int) -> httpx.Response:
+        body = {"positions": ["startpos"], "nodes": nodes}
+        return httpx.post(f"{url}/v1/evaluate", json=body, timeout=60)
+
+    with concurrent.futures.ThreadPoolExecutor(limit) as pool:
+        answers = [pool.submit(post, 100_000)]
+        wait_for(1)
+        answers += [pool.submit(post, 8) for _ in range(limit - 1)]
+        wait_for(limit)
         busy = httpx.post(f"{url}/v1/evaluate", json={"positions": ["startpos"]})
         assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
         assert [answer.result().status_code for answer in answers] == [200] * limit
