@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import dataclasses
 import io
 import multiprocessing
@@ -87,6 +88,9 @@ class GameFailed(Exception):
     """A game that could not be labelled (unreadable, or every engine attempt failed)."""
 
 
+_TIMEOUTS = (TimeoutError, concurrent.futures.TimeoutError)  # one class from Python 3.11
+
+
 class Annotator:
     """One engine process and the games it labels; restarts the engine when it fails."""
 
@@ -135,7 +139,7 @@ class Annotator:
             try:
                 name = self._annotate(game, nodes)
                 break
-            except (chess.engine.EngineError, TimeoutError, OSError) as error:
+            except (chess.engine.EngineError, *_TIMEOUTS, OSError) as error:
                 self._kill()
                 if attempt == self.config.retries:
                     raise GameFailed(f"engine failed {attempt + 1} times: {error!r}") from None
@@ -148,11 +152,15 @@ class Annotator:
         self, engine: chess.engine.SimpleEngine, board: chess.Board, game: object
     ) -> chess.engine.InfoDict:
         """``engine.analyse`` with a deadline: python-chess sets none for node or depth
-        limits, so a hung engine would block the run for ever."""
+        limits, so a hung engine would block the run for ever.
+
+        The wait, not the analysis, times out: a cancelled analysis makes python-chess
+        fail when the killed engine's connection drops, and its thread never ends.
+        """
         analysis = engine.protocol.analyse(board, self.config.limit, game=game,
                                            info=chess.engine.INFO_SCORE)  # fmt: skip
-        coroutine = asyncio.wait_for(analysis, self.config.timeout)
-        return asyncio.run_coroutine_threadsafe(coroutine, engine.protocol.loop).result()
+        future = asyncio.run_coroutine_threadsafe(analysis, engine.protocol.loop)
+        return future.result(self.config.timeout)
 
     def _annotate(self, game: chess.pgn.Game, nodes: list[chess.pgn.ChildNode]) -> str:
         engine = self._start()

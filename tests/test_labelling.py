@@ -171,6 +171,10 @@ def test_a_dead_or_hung_engine_is_restarted(tmp_path, human_games, how) -> None:
     assert struck and counts["engine_restarts"] >= 1
     assert counts["games_labelled"] == 3 and counts.get("games_failed", 0) == 0
     assert len(_read(out)) == 3
+    deadline = time.monotonic() + 5  # every engine's thread ends: none keeps pytest alive
+    while any(t.name.startswith("SimpleEngine") for t in threading.enumerate()):
+        assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
+        time.sleep(0.05)
 
 
 def test_workers_keep_the_input_order(tmp_path, human_games) -> None:
