@@ -24,7 +24,7 @@ import numpy as np
 from engine import targets
 from engine.batching import BatchingEvaluator
 from engine.evaluator import CachedEvaluator, Evaluator, MaterialEvaluator, NetworkEvaluator
-from engine.mcts import MCTS, SearchConfig, SearchLimit, SearchLine
+from engine.mcts import MCTS, SearchConfig, SearchLimit, SearchLine, auto_mode
 from engine.network_files import default_network, read_sidecar
 from engine.positions import Position, PositionError, parse_position
 
@@ -118,7 +118,7 @@ class Engine:
     ) -> None:
         self.name = name
         self.has_policy = has_policy
-        self.search_config = search or SearchConfig(mode="policy" if has_policy else "value")
+        self.search_config = search or SearchConfig(mode=auto_mode(has_policy))
         self.max_batch = max_batch
         self._batcher = BatchingEvaluator(evaluator, max_batch=max_batch)
         self.evaluator: Evaluator = CachedEvaluator(self._batcher, max_entries=cache_entries)

@@ -35,6 +35,12 @@ from engine.moves import legal_move_logits
 
 SearchMode = Literal["policy", "value"]
 
+
+def auto_mode(has_policy: bool) -> SearchMode:
+    """Expansion by the policy head when the evaluator has one, else by values."""
+    return "policy" if has_policy else "value"
+
+
 WIN, DRAW, LOSS = 1, 0, -1
 """Proven results, from the point of view of the player who moved into the node."""
 

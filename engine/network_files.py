@@ -26,12 +26,18 @@ DEFAULT_NETWORK = Path(__file__).parent / "networks" / "default"
 """The network shipped inside the package; used wherever no weights are given."""
 
 
+def shipped_network() -> Path | None:
+    """The shipped network's directory, or ``None`` when this install lacks it."""
+    return DEFAULT_NETWORK if (DEFAULT_NETWORK / SIDECAR_NAME).exists() else None
+
+
 def default_network() -> Path:
     """The shipped network's directory; ``ValueError`` when this install lacks it."""
-    if not (DEFAULT_NETWORK / SIDECAR_NAME).exists():
+    network = shipped_network()
+    if network is None:
         raise ValueError(f"{DEFAULT_NETWORK}: the shipped network is missing from this "
                          "install; reinstall boardeval or pass --weights")  # fmt: skip
-    return DEFAULT_NETWORK
+    return network
 
 
 def write_sidecar(directory: Path, fields: dict[str, Any]) -> Path:

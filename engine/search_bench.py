@@ -19,7 +19,7 @@ import numpy as np
 
 from engine.encoding import encode_boards
 from engine.evaluator import Evaluation, Evaluator, MaterialEvaluator, NetworkEvaluator
-from engine.mcts import MCTS, SearchConfig, SearchLimit
+from engine.mcts import MCTS, SearchConfig, SearchLimit, auto_mode
 
 
 class _Metered:
@@ -69,15 +69,14 @@ def bench_search(
     batch_size: int = 16,
 ) -> dict[str, Any]:
     """Runs the search measurements side by side; returns the figures."""
-    from engine.network_files import DEFAULT_NETWORK, SIDECAR_NAME
+    from engine.network_files import shipped_network
 
     suite = wac_positions(wac_file)
-    if weights is None and (DEFAULT_NETWORK / SIDECAR_NAME).exists():
-        weights = DEFAULT_NETWORK
+    weights = weights or shipped_network()
     with tempfile.TemporaryDirectory() as scratch:
         network_dir = weights or _untrained_network(Path(scratch))
         network = NetworkEvaluator(network_dir)
-        mode = "policy" if network.has_policy else "value"
+        mode = auto_mode(network.has_policy)
         config = SearchConfig(batch_size=batch_size, mode=mode)
 
         metered = _Metered(network)

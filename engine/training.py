@@ -499,7 +499,7 @@ def _fit_multi_worker(
 
 def _load_weights(model: keras.Model, source: Path) -> None:
     """Starts *model* from the weights of the network at *source* (same shape)."""
-    path = source / "model.keras" if source.is_dir() else source
+    path = source / KERAS_NAME if source.is_dir() else source
     if not path.exists():
         raise ValueError(f"{path}: no Keras network to start from")
     donor = keras.models.load_model(path, compile=False)

@@ -344,18 +344,17 @@ class UCIEngine:
         key = tuple(self.options[name].value for name in _SEARCHER_OPTIONS)
         if self._searcher is not None and key == self._evaluator_key:
             return self._searcher
-        from engine.network_files import DEFAULT_NETWORK, SIDECAR_NAME
+        from engine.network_files import shipped_network
 
-        weights = str(self.options["weightsfile"].value or "")
-        if not weights and not (DEFAULT_NETWORK / SIDECAR_NAME).exists():
+        weights = str(self.options["weightsfile"].value or "") or shipped_network()
+        if weights is None:
             weights = "material"
             self.info_string("the shipped network is missing: searching with material count")
         has_policy = False
         if weights == "material":
             evaluator = MaterialEvaluator()
         else:
-            network = NetworkEvaluator(weights or DEFAULT_NETWORK,
-                                       threads=int(self.options["threads"].value))  # fmt: skip
+            network = NetworkEvaluator(weights, threads=int(self.options["threads"].value))
             evaluator, has_policy = network, network.has_policy
         entries = max(int(self.options["hash"].value) * (1 << 20) // 200, 1)  # ~200 B an entry
         evaluator = self._cache = CachedEvaluator(evaluator, max_entries=entries)
@@ -377,9 +376,9 @@ class UCIEngine:
 
 def _search_mode(option: str, has_policy: bool) -> str:
     """``auto``: expand by the policy head when the network has one."""
-    if option == "auto":
-        return "policy" if has_policy else "value"
-    return option
+    from engine.mcts import auto_mode
+
+    return auto_mode(has_policy) if option == "auto" else option
 
 
 _SEARCHER_OPTIONS = ("weightsfile", "threads", "batchsize", "cpuct", "forcingprior",
