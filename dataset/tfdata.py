@@ -11,6 +11,7 @@ import os
 
 import tensorflow as tf
 
+from dataset.augment import mirror_files
 from dataset.records import RECORD_DTYPE, RECORD_SIZE
 from dataset.shards import Split, shard_paths
 from engine import tf_encoding
@@ -67,12 +68,17 @@ def shard_dataset(
     batch_size: int,
     target: TargetConfig,
     policy: bool = False,
+    mirror: bool = False,
     shuffle: bool = True,
     shuffle_buffer: int = 1 << 16,
     repeat: bool = True,
     seed: int | None = None,
 ) -> tf.data.Dataset:
-    """Batches of ``(planes, labels)`` from the *split* shards of a prepared directory."""
+    """Batches of ``(planes, labels)`` from the *split* shards of a prepared directory.
+
+    *mirror*: file-mirror half the positions without castling rights
+    (:func:`dataset.augment.mirror_files`); for training batches only.
+    """
     files = [str(path) for path in shard_paths(directory, split)]
     if not files:
         raise ValueError(f"{directory}: no {split} shards")
@@ -95,6 +101,8 @@ def shard_dataset(
         lambda records: decode_batch(records, target, policy=policy),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
+    if mirror:
+        dataset = dataset.map(mirror_files, num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -65,6 +65,10 @@ class TrainConfig:
     early_stopping: int = 0
     """Stop after this many epochs without a better validation loss (0: never)."""
 
+    mirror: bool = False
+    """File-mirror half the training positions that have no castling rights (an exact
+    symmetry there: same value, mirrored move), which doubles what a small corpus shows."""
+
     val_positions: int = 20000
     """Validation positions scored every epoch (the game-split validation shards)."""
 
@@ -130,6 +134,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clipnorm", type=float, default=1.0)
     parser.add_argument("--policy-weight", type=float, default=1.0)
     parser.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE")
+    parser.add_argument(
+        "--mirror", action="store_true", help="augment: a-h mirror of positions without castling"
+    )
     parser.add_argument("--val-positions", type=int, default=20000)
     parser.add_argument("--mixed-precision", action="store_true", help="float16 on GPUs")
     parser.add_argument(
@@ -169,6 +176,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         clipnorm=args.clipnorm,
         policy_weight=args.policy_weight,
         early_stopping=args.early_stopping,
+        mirror=args.mirror,
         val_positions=args.val_positions,
         mixed_precision=args.mixed_precision,
         distribute=args.distribute,

@@ -196,6 +196,7 @@ def _fingerprint(config: TrainConfig, steps_per_epoch: int) -> dict[str, Any]:
                 "weight_decay": config.weight_decay,
                 "clipnorm": config.clipnorm,
                 "policy_weight": config.policy_weight,
+                "mirror": config.mirror,
             }
         )
     )
@@ -360,6 +361,7 @@ def train(config: TrainConfig) -> TrainResult:
         batch_size=config.batch_size,
         target=config.target,
         policy=has_policy,
+        mirror=config.mirror,
         shuffle_buffer=config.shuffle_buffer,
         seed=config.seed + initial_epoch,  # a resumed run does not replay epoch 0's order
     )
@@ -571,6 +573,8 @@ def _export(
                 "optimizer": config.optimizer,
                 "learning_rate": config.learning_rate,
                 "steps": int(model.optimizer.iterations.numpy()),
+                "policy_weight": config.policy_weight,
+                "mirror": config.mirror,
                 "init_from": str(config.init_from) if config.init_from else None,
             },
             "validation": summary,
