@@ -48,7 +48,8 @@ def shards(tmp_path_factory, shared_data) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, shards):
     out = tmp_path_factory.mktemp("run")
-    config = TrainConfig(data=shards, out=out, epochs=2, steps_per_epoch=200, **SMALL)
+    # Mirrored, so that the run every learning test judges goes through the augmentation.
+    config = TrainConfig(data=shards, out=out, epochs=2, steps_per_epoch=200, mirror=True, **SMALL)
     return train(config)
 
 
@@ -82,7 +83,7 @@ def test_run_directory_has_everything(trained) -> None:
     assert history[0].startswith("epoch") and "val_r2" in history[0] and len(history) == 3
     sidecar = read_sidecar(run)
     assert sidecar["target"]["kind"] == "eval" and sidecar["heads"] == ["value"]
-    assert sidecar["training"]["steps"] == 400
+    assert sidecar["training"]["steps"] == 400 and sidecar["training"]["mirror"] is True
     assert sidecar["validation"]["network"]["r2"] == trained.report.network["r2"]
 
 
