@@ -142,16 +142,29 @@ class SearchInfo:
         return self.best.wdl
 
 
-class Node:
-    """A position in the tree; statistics from the view of the player who moved into it."""
+UNPROVEN = 2
+"""``Node.child_proven`` entry of a child with no proof (WIN/DRAW/LOSS otherwise)."""
 
-    __slots__ = ("moves", "children", "prior", "visits", "value_sum", "child_estimate",
-                 "proven", "proven_plies", "expanded")  # fmt: skip
+
+class Node:
+    """A position in the tree; statistics from the view of the player who moved into it.
+
+    A parent also holds its children's visits, value sums and proofs in arrays (edge
+    statistics, as lc0 keeps them), so choosing a child is a few vector operations
+    rather than a walk over child objects; the backup keeps both copies equal.
+    """
+
+    __slots__ = ("moves", "children", "prior", "visits", "value_sum", "child_visits",
+                 "child_value_sum", "child_proven", "child_estimate", "proven",
+                 "proven_plies", "expanded")  # fmt: skip
 
     def __init__(self) -> None:
         self.moves: list[chess.Move] = []
         self.children: list[Node | None] = []
         self.prior = np.zeros(0, np.float32)
+        self.child_visits = np.zeros(0, np.float64)
+        self.child_value_sum = np.zeros(0, np.float64)
+        self.child_proven = np.zeros(0, np.int8)
         self.child_estimate: np.ndarray | None = None  # value mode: children's evals
         self.visits = 0
         self.value_sum = 0.0
@@ -163,10 +176,20 @@ class Node:
     def q(self) -> float:
         return self.value_sum / self.visits if self.visits else 0.0
 
-    def child_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        visits = np.array([c.visits if c else 0 for c in self.children], np.float64)
-        value_sum = np.array([c.value_sum if c else 0.0 for c in self.children], np.float64)
-        return visits, value_sum
+    def set_moves(self, moves: list[chess.Move]) -> None:
+        """Makes room for a child per legal move (still unexpanded: no priors yet)."""
+        count = len(moves)
+        self.moves = moves
+        self.children = [None] * count
+        self.child_visits = np.zeros(count, np.float64)
+        self.child_value_sum = np.zeros(count, np.float64)
+        self.child_proven = np.full(count, UNPROVEN, np.int8)
+
+    def prove_child(self, index: int, result: int, plies: int = 0) -> None:
+        """Child *index* is decided by the rules: *result* for the player moving into it."""
+        child = self.children[index] = Node()
+        child.proven, child.proven_plies = result, plies
+        self.child_proven[index] = result
 
 
 def _terminal_value(board: chess.Board, at_root: bool) -> int | None:
@@ -318,16 +341,18 @@ class MCTS:
             if child is None:
                 child = node.children[index] = Node()
             path.append(index)
-            child.visits += self.config.virtual_loss
-            child.value_sum -= self.config.virtual_loss
+            loss = self.config.virtual_loss
+            child.visits += loss
+            child.value_sum -= loss
+            node.child_visits[index] += loss
+            node.child_value_sum[index] -= loss
             node = child
         if node is root and node.proven is not None:
             return None
         return path, node
 
     def _best_child(self, node: Node, *, at_root: bool = False) -> int | None:
-        visits, value_sum = node.child_arrays()
-        proven = np.array([c.proven if c and c.proven is not None else 2 for c in node.children])
+        visits, value_sum, proven = node.child_visits, node.child_value_sum, node.child_proven
         if (proven == WIN).any():  # a winning move needs no more visits
             return None
         total = max(node.visits, 1)
@@ -379,6 +404,9 @@ class MCTS:
             self._expand(pending, results, first_of)
         for path, leaf in batch:
             self._backup(root, path, results[first_of[id(leaf)]])
+        # A reused root's proof was cleared (see _reuse_or_new_root) while its
+        # children's stand, so no backup reports a change: re-prove it here.
+        self._update_proof(root)
 
     def _expand(self, pending: list[tuple[list[int], Node, chess.Board]],
                 results: dict[int, float], numbers: dict[int, int]) -> None:  # fmt: skip
@@ -389,10 +417,9 @@ class MCTS:
             if evaluation.policy is None:
                 raise ValueError("search mode 'policy' needs an evaluator with a policy head")
             for row, (_, leaf, leaf_board) in enumerate(pending):
-                leaf.moves = list(leaf_board.legal_moves)
+                leaf.set_moves(list(leaf_board.legal_moves))
                 logits = legal_move_logits(evaluation.policy[row], leaf.moves, leaf_board.turn)
                 prior = _softmax(logits, 1.0)
-                leaf.children = [None] * len(leaf.moves)
                 checks = self._mark_checkmates(leaf, leaf_board)
                 if checks.any() and self.config.forcing_prior > 0:
                     share = self.config.forcing_prior
@@ -413,7 +440,7 @@ class MCTS:
         verdicts: list[list[int | None]] = []
         checks: list[np.ndarray] = []
         for _, leaf, leaf_board in pending:
-            leaf.moves = list(leaf_board.legal_moves)
+            leaf.set_moves(list(leaf_board.legal_moves))
             first = len(child_boards)
             leaf_verdicts = []
             leaf_checks = np.zeros(len(leaf.moves), bool)
@@ -434,14 +461,12 @@ class MCTS:
         ):
             network = iter(values[first:last])
             estimate = np.empty(len(leaf.moves), np.float64)
-            leaf.children = [None] * len(leaf.moves)
             for index, verdict in enumerate(leaf_verdicts):
                 if verdict is None:
                     estimate[index] = -float(next(network))  # child's mover = this leaf's side
                 else:
-                    child = leaf.children[index] = Node()
-                    child.proven = -verdict
-                    estimate[index] = float(child.proven)
+                    leaf.prove_child(index, -verdict)
+                    estimate[index] = float(-verdict)
             leaf.child_estimate = estimate
             forcing = leaf_checks if leaf_checks.any() else np.ones_like(leaf_checks)
             leaf.prior = (
@@ -468,8 +493,7 @@ class MCTS:
         for index in np.flatnonzero(checks):
             leaf_board.push(leaf.moves[index])
             if not any(leaf_board.generate_legal_moves()):
-                child = leaf.children[index] = Node()
-                child.proven, child.proven_plies = WIN, 0
+                leaf.prove_child(index, WIN)
             leaf_board.pop()
         return checks
 
@@ -479,35 +503,38 @@ class MCTS:
         nodes = [root]
         for index in path:
             nodes.append(nodes[-1].children[index])  # type: ignore[arg-type]
-        for depth in range(len(nodes) - 1, -1, -1):
-            node = nodes[depth]
-            if depth > 0:
-                node.visits += 1 - self.config.virtual_loss
-                node.value_sum += value + self.config.virtual_loss
-            else:
-                node.visits += 1
-                node.value_sum += value
-            if node.expanded:
-                self._update_proof(node)
+        loss = self.config.virtual_loss
+        for depth in range(len(nodes) - 1, 0, -1):
+            node, parent, index = nodes[depth], nodes[depth - 1], path[depth - 1]
+            node.visits += 1 - loss
+            node.value_sum += value + loss
+            parent.child_visits[index] += 1 - loss
+            parent.child_value_sum[index] += value + loss
+            # A parent's proof can only change when a child's does.
+            if node.proven is not None and parent.child_proven[index] == UNPROVEN:
+                parent.child_proven[index] = node.proven
+                self._update_proof(parent)
             value = -value
+        root.visits += 1
+        root.value_sum += value
 
     def _update_proof(self, node: Node) -> None:
         """A node is won for its mover if every reply loses for the opponent... and so on.
 
-        Children's ``proven`` is from their own mover (this node's side to move).
+        Children's proofs (``child_proven``) are from their own mover, this node's side
+        to move.
         """
         if node.proven is not None or not node.children:
             return
-        results = [child.proven if child else None for child in node.children]
-        wins = [i for i, r in enumerate(results) if r == WIN]
-        if wins:  # this node's side to move has a winning move: a loss for our mover
-            best = min(wins, key=lambda i: node.children[i].proven_plies)  # type: ignore[union-attr]
-            node.proven = LOSS
-            node.proven_plies = node.children[best].proven_plies + 1  # type: ignore[union-attr]
-        elif all(r is not None for r in results):
-            if all(r == LOSS for r in results):
-                node.proven = WIN
-                node.proven_plies = 1 + max(c.proven_plies for c in node.children)  # type: ignore[union-attr]
+        results = node.child_proven
+        wins = np.flatnonzero(results == WIN)
+        if len(wins):  # this node's side to move has a winning move: a loss for our mover
+            plies = min(node.children[i].proven_plies for i in wins)  # type: ignore[union-attr]
+            node.proven, node.proven_plies = LOSS, plies + 1
+        elif (results != UNPROVEN).all():
+            if (results == LOSS).all():
+                plies = max(c.proven_plies for c in node.children)  # type: ignore[union-attr]
+                node.proven, node.proven_plies = WIN, plies + 1
             else:
                 node.proven = DRAW
 
