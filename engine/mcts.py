@@ -352,24 +352,27 @@ class MCTS:
         return path, node
 
     def _best_child(self, node: Node, *, at_root: bool = False) -> int | None:
-        visits, value_sum, proven = node.child_visits, node.child_value_sum, node.child_proven
-        if (proven == WIN).any():  # a winning move needs no more visits
+        visits, proven = node.child_visits, node.child_proven
+        decided = (proven != UNPROVEN).any()  # rare: skip the proof masks without one
+        if decided and (proven == WIN).any():  # a winning move needs no more visits
             return None
-        total = max(node.visits, 1)
-        q = np.divide(value_sum, visits, out=np.zeros_like(value_sum), where=visits > 0)
         unvisited = visits == 0
+        q = node.child_value_sum / np.where(unvisited, 1.0, visits)
         if node.child_estimate is not None:
             q[unvisited] = node.child_estimate[unvisited]
         else:
             q[unvisited] = -node.q - self.config.fpu_reduction
-        q[proven == DRAW] = 0.0  # exact, whatever the visits said before the proof
-        u = self.config.cpuct * node.prior * math.sqrt(total) / (1.0 + visits)
+        if decided:
+            q[proven == DRAW] = 0.0  # exact, whatever the visits said before the proof
+        u = self.config.cpuct * node.prior * math.sqrt(max(node.visits, 1)) / (1.0 + visits)
         score = q + u
-        score[proven == LOSS] = -np.inf  # proven losses for the mover are never chosen
-        if at_root and self._root_moves is not None:
+        restricted = at_root and self._root_moves is not None
+        if decided:
+            score[proven == LOSS] = -np.inf  # proven losses for the mover are never chosen
+        if restricted:
             allowed = np.array([move in self._root_moves for move in node.moves])
             score[~allowed] = -np.inf
-        if not np.isfinite(score).any():
+        if (decided or restricted) and not np.isfinite(score).any():
             return None
         return int(np.argmax(score))
 
