@@ -61,6 +61,10 @@ class SearchConfig:
     fpu_reduction: float = 0.3
     """First-play urgency: unvisited children score the parent's Q minus this."""
 
+    policy_temperature: float = 1.0
+    """Softmax temperature of the policy head's logits (``policy`` mode); above 1
+    flattens the priors, as lc0's ``PolicyTemperature`` does."""
+
     value_temperature: float = 0.15
     """Softmax temperature turning child values into priors (``value`` mode)."""
 
@@ -422,7 +426,7 @@ class MCTS:
             for row, (_, leaf, leaf_board) in enumerate(pending):
                 leaf.set_moves(list(leaf_board.legal_moves))
                 logits = legal_move_logits(evaluation.policy[row], leaf.moves, leaf_board.turn)
-                prior = _softmax(logits, 1.0)
+                prior = _softmax(logits, self.config.policy_temperature)
                 checks = self._mark_checkmates(leaf, leaf_board)
                 if checks.any() and self.config.forcing_prior > 0:
                     share = self.config.forcing_prior

@@ -96,6 +96,7 @@ def default_options() -> dict[str, Option]:
         Option("BatchSize", "spin", 16, 1, 1024),
         Option("CPuct", "string", "1.5", real_range=(0.0, 100.0)),
         Option("ForcingPrior", "string", "0.25", real_range=(0.0, 1.0)),
+        Option("PolicyTemperature", "string", "1.0", real_range=(0.1, 10.0)),
         Option("SearchMode", "combo", "auto", choices=("auto", "value", "policy")),
         Option("MultiPV", "spin", 1, 1, 500),
         Option("UCI_ShowWDL", "check", False),
@@ -366,6 +367,7 @@ class UCIEngine:
         config = SearchConfig(
             cpuct=float(self.options["cpuct"].value),
             forcing_prior=float(self.options["forcingprior"].value),
+            policy_temperature=float(self.options["policytemperature"].value),
             batch_size=int(self.options["batchsize"].value),
             mode=_search_mode(self.options["searchmode"].value, has_policy),
         )  # type: ignore[arg-type]
@@ -382,7 +384,7 @@ def _search_mode(option: str, has_policy: bool) -> str:
 
 
 _SEARCHER_OPTIONS = ("weightsfile", "threads", "batchsize", "cpuct", "forcingprior",
-                     "searchmode", "hash", "syzygypath")  # fmt: skip
+                     "policytemperature", "searchmode", "hash", "syzygypath")  # fmt: skip
 """Options whose change rebuilds the evaluator and searcher."""
 
 _GO_FLAGS = {"infinite", "ponder"}

@@ -7,6 +7,7 @@ import threading
 import time
 
 import chess
+import numpy as np
 import pytest
 
 from engine.evaluator import MaterialEvaluator, RandomEvaluator
@@ -190,3 +191,20 @@ def test_shipped_network_finds_mates_in_two_in_policy_mode(shared_data) -> None:
                           SearchLimit(nodes=800))  # fmt: skip
         found += info.best.mate is not None and 0 < info.best.mate <= 2
     assert found >= 18, f"{found}/{len(boards)}"
+
+
+def test_policy_temperature_divides_the_logits() -> None:
+    from engine.evaluator import NetworkEvaluator
+    from engine.network_files import default_network
+
+    network = NetworkEvaluator(default_network())
+    board = chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3")
+    log_priors = []
+    for temperature in (1.0, 3.0):
+        searcher = MCTS(network, SearchConfig(mode="policy", forcing_prior=0.0,
+                                              policy_temperature=temperature))  # fmt: skip
+        final_info(searcher, board, SearchLimit(nodes=1))
+        log_prior = np.log(searcher.root.prior.astype(np.float64))
+        log_priors.append(log_prior - log_prior.mean())
+    np.testing.assert_allclose(log_priors[0], 3.0 * log_priors[1], atol=1e-4)
+    assert np.ptp(log_priors[0]) > 2.0  # the shipped policy does prefer some moves

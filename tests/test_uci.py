@@ -152,11 +152,14 @@ def test_real_valued_options_are_checked_when_set() -> None:
     for command, message in [
         ("setoption name CPuct value fast", "CPuct takes a number, not 'fast'"),
         ("setoption name ForcingPrior value 1.5", "ForcingPrior must be in [0, 1]"),
+        ("setoption name PolicyTemperature value 0", "PolicyTemperature must be in [0.1, 10]"),
     ]:
         uci.handle(command)
         assert lines[-1] == f"info string error in setoption: {message}"
     uci.handle("setoption name ForcingPrior value 0.1")
     assert uci.options["forcingprior"].value == "0.1" and uci.options["cpuct"].value == "1.5"
+    uci.handle("setoption name PolicyTemperature value 1.5")
+    assert uci.options["policytemperature"].value == "1.5"
 
 
 def test_no_legal_moves_gives_bestmove_none(engine) -> None:
