@@ -517,9 +517,12 @@ class MCTS:
             node.value_sum += value + loss
             parent.child_visits[index] += 1 - loss
             parent.child_value_sum[index] += value + loss
-            # A parent's proof can only change when a child's does.
+            # A parent's proof can only change when a child's does. Siblings proven in
+            # this batch but not yet backed up count too (the shortest mate wins).
             if node.proven is not None and parent.child_proven[index] == UNPROVEN:
-                parent.child_proven[index] = node.proven
+                for sibling, child in enumerate(parent.children):
+                    if child is not None and child.proven is not None:
+                        parent.child_proven[sibling] = child.proven
                 self._update_proof(parent)
             value = -value
         root.visits += 1
