@@ -3,9 +3,9 @@
 Chess is symmetric under swapping the a- and h-files as long as nobody may castle
 (castling is the only rule that tells the king's side from the queen's), so a
 position without castling rights and its file mirror have the same value, and the
-move played maps square by square. lichess and master games give a few thousand
-games each; the mirror shows the network each such position in a second, equally
-true form, which is where a small corpus overfits least cheaply.
+move played maps square by square. The corpus holds a few thousand lichess games;
+showing each such position in a second, equally true form is a cheap guard against
+overfitting them.
 
 Works on decoded batches (planes from :mod:`engine.tf_encoding`, labels from
 :func:`dataset.tfdata.decode_batch`) inside the ``tf.data`` graph.
