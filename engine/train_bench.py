@@ -76,7 +76,12 @@ def bench_train(
             model_for_run = _compiled(config)
             results[name] = _samples_per_s(model_for_run, dataset, batch_size, steps, warmup=3)
 
-        decode_only = _decode_samples_per_s(pipeline, batch_size, steps * 4)
+        mirrored = shard_dataset(data, "train", batch_size=batch_size, target=TargetConfig(),
+                                 mirror=True)  # fmt: skip
+        decode_only = mirrored_only = 0.0
+        for _ in range(2):  # alternated, like the runs above
+            decode_only += _decode_samples_per_s(pipeline, batch_size, steps * 4) / 2
+            mirrored_only += _decode_samples_per_s(mirrored, batch_size, steps * 4) / 2
 
     samples_per_s = (results["pipeline"] + results["pipeline_2"]) / 2
     bare_samples_per_s = (results["bare"] + results["bare_2"]) / 2
@@ -89,6 +94,7 @@ def bench_train(
         "bare_samples_per_s": round(bare_samples_per_s, 1),
         "ratio": round(samples_per_s / bare_samples_per_s, 3),
         "pipeline_only_samples_per_s": round(decode_only, 1),
+        "mirrored_pipeline_only_samples_per_s": round(mirrored_only, 1),
     }
 
 
