@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     train_config.add_arguments(train_parser)
     train_parser.set_defaults(run=_run_later("engine.training"))
 
+    quantize_parser = commands.add_parser(
+        "quantize", help="add an int8 LiteRT file to a network, for faster search"
+    )
+    from engine import quantize
+
+    quantize.add_arguments(quantize_parser)
+    quantize_parser.set_defaults(run=quantize.run)
+
     from engine import match
 
     match_parser = commands.add_parser("match", help="play two players; Elo with error bars")

@@ -1,4 +1,5 @@
-"""A trained network on disk: ``model.keras``, ``model.tflite`` and the ``model.json`` sidecar.
+"""A trained network on disk: ``model.keras``, ``model.tflite`` (with, for search, an
+optional ``model.int8.tflite``) and the ``model.json`` sidecar.
 
 The sidecar says what the network expects and promises (encoding version, target and
 scale, heads, the data it saw, its validation figures). Every loader reads it first
@@ -21,6 +22,9 @@ SIDECAR_FORMAT = "boardeval-network"
 SIDECAR_NAME = "model.json"
 KERAS_NAME = "model.keras"
 TFLITE_NAME = "model.tflite"
+TFLITE_INT8_NAME = "model.int8.tflite"
+INT8_KEY = "tflite_int8"
+"""The sidecar's ``files`` key of the int8 LiteRT file, present only when one was made."""
 
 DEFAULT_NETWORK = Path(__file__).parent / "networks" / "default"
 """The network shipped inside the package; used wherever no weights are given."""
@@ -49,6 +53,15 @@ def write_sidecar(directory: Path, fields: dict[str, Any]) -> Path:
         **fields,
     }
     path = directory / SIDECAR_NAME
+    write_atomically(path, json.dumps(sidecar, indent=2, default=float).encode() + b"\n")
+    return path
+
+
+def update_sidecar(directory: Path, fields: dict[str, Any]) -> Path:
+    """Replaces top-level *fields* of the sidecar in *directory*, keeping the rest."""
+    path = directory / SIDECAR_NAME
+    sidecar = json.loads(path.read_text())
+    sidecar.update(fields)
     write_atomically(path, json.dumps(sidecar, indent=2, default=float).encode() + b"\n")
     return path
 

@@ -30,13 +30,19 @@ import tensorflow as tf
 
 from dataset.shards import load_manifest, sample_games
 from dataset.tfdata import shard_dataset
-from engine import validation
+from engine import quantize, validation
 from engine.atomic import write_atomically
 from engine.encoding import unpack_planes
 from engine.evaluator import material_values
 from engine.model import build_value_network
 from engine.moves import POLICY_SIZE, move_indices
-from engine.network_files import KERAS_NAME, TFLITE_NAME, write_sidecar
+from engine.network_files import (
+    INT8_KEY,
+    KERAS_NAME,
+    TFLITE_INT8_NAME,
+    TFLITE_NAME,
+    write_sidecar,
+)
 from engine.train_config import Distribute, TrainConfig, config_from_args
 
 
@@ -542,10 +548,14 @@ def _export(
     _save_keras_atomically(model, run_dir / KERAS_NAME)
     if not is_chief:  # other workers keep their weights (for checking) and nothing else
         return
+    extra: dict[str, Any] = {}  # the int8 file search prefers, and how close it stays
     if config.export_tflite:
         temporary = run_dir / "model.tmp.tflite"
         model.export(str(temporary), format="litert", verbose=False)
         os.replace(temporary, run_dir / TFLITE_NAME)
+        quantize.export_int8(model, run_dir)
+        extra["files"] = {"keras": KERAS_NAME, "tflite": TFLITE_NAME, INT8_KEY: TFLITE_INT8_NAME}
+        extra["int8"] = quantize.int8_report(run_dir, validator.planes, validator.value)
     summary = {
         "epoch": report.epoch,
         "network": report.network,
@@ -579,6 +589,7 @@ def _export(
             },
             "validation": summary,
             "tflite": config.export_tflite,
+            **extra,
         },
     )
     validation.save_plots(

@@ -93,6 +93,10 @@ def default_options() -> dict[str, Option]:
     options = [
         Option("WeightsFile", "string", ""),  # empty: the shipped network; "material"
         Option("Threads", "spin", 1, 1, max(os.cpu_count() or 1, 1)),
+        # auto: the network's int8 file when it has one (engine.quantize), else float32
+        Option(
+            "Backend", "combo", "auto", choices=("auto", "litert", "litert-int8", "tensorflow")
+        ),  # fmt: skip
         Option("BatchSize", "spin", 16, 1, 1024),
         Option("CPuct", "string", "1.5", real_range=(0.0, 100.0)),
         Option("ForcingPrior", "string", "0.25", real_range=(0.0, 1.0)),
@@ -339,7 +343,12 @@ class UCIEngine:
             self._timer = None
 
     def _ensure_searcher(self):
-        from engine.evaluator import CachedEvaluator, MaterialEvaluator, NetworkEvaluator
+        from engine.evaluator import (
+            CachedEvaluator,
+            MaterialEvaluator,
+            NetworkEvaluator,
+            search_backend,
+        )
         from engine.mcts import MCTS, SearchConfig
 
         key = tuple(self.options[name].value for name in _SEARCHER_OPTIONS)
@@ -355,8 +364,14 @@ class UCIEngine:
         if weights == "material":
             evaluator = MaterialEvaluator()
         else:
-            network = NetworkEvaluator(weights, threads=int(self.options["threads"].value))
+            backend = str(self.options["backend"].value)
+            if backend == "auto":
+                backend = search_backend(weights)
+            network = NetworkEvaluator(weights, backend=backend,  # type: ignore[arg-type]
+                                       threads=int(self.options["threads"].value))  # fmt: skip
             evaluator, has_policy = network, network.has_policy
+            self.info_string(f"network {network.sidecar.get('name') or weights}, "
+                             f"backend {backend}")  # fmt: skip
         entries = max(int(self.options["hash"].value) * (1 << 20) // 200, 1)  # ~200 B an entry
         evaluator = self._cache = CachedEvaluator(evaluator, max_entries=entries)
         syzygy = str(self.options["syzygypath"].value or "")
@@ -383,7 +398,7 @@ def _search_mode(option: str, has_policy: bool) -> str:
     return auto_mode(has_policy) if option == "auto" else option
 
 
-_SEARCHER_OPTIONS = ("weightsfile", "threads", "batchsize", "cpuct", "forcingprior",
+_SEARCHER_OPTIONS = ("weightsfile", "backend", "threads", "batchsize", "cpuct", "forcingprior",
                      "policytemperature", "searchmode", "hash", "syzygypath")  # fmt: skip
 """Options whose change rebuilds the evaluator and searcher."""
 

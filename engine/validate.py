@@ -16,12 +16,17 @@ import numpy as np
 
 from engine import targets, validation
 from engine.encoding import unpack_planes
-from engine.evaluator import NetworkEvaluator, material_values
+from engine.evaluator import BACKENDS, Backend, NetworkEvaluator, material_values
 from engine.moves import move_indices
 
 
 def score_network(
-    weights: str | Path | None, data: Path, *, split: str = "val", positions: int = 50_000
+    weights: str | Path | None,
+    data: Path,
+    *,
+    split: str = "val",
+    positions: int = 50_000,
+    backend: Backend = "litert",
 ) -> dict:
     """Value metrics of the network, the mean predictor and material count on *data*'s
     *split* (whole games, about *positions* positions); policy accuracy when it has one."""
@@ -36,7 +41,7 @@ def score_network(
     )
     keep = np.isfinite(target)
     records, target = records[keep], target[keep]
-    network = NetworkEvaluator(default_network() if weights is None else weights)
+    network = NetworkEvaluator(default_network() if weights is None else weights, backend=backend)
     values, top_moves = [], []
     for start in range(0, len(records), 1024):
         evaluation = network.evaluate_planes(unpack_planes(records[start : start + 1024]))
@@ -48,6 +53,7 @@ def score_network(
         "data": str(data),
         "split": split,
         "positions": int(len(records)),
+        "backend": backend,
         "network": validation.value_metrics(prediction, target),
         "mean": validation.value_metrics(np.full_like(target, target.mean()), target),
         "material": validation.value_metrics(material_values(records), target),
@@ -63,12 +69,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="network directory or model.json (default: shipped)")
     parser.add_argument("--data", required=True, type=Path, help="directory from `prepare`")
     parser.add_argument("--split", choices=("val", "train"), default="val")
+    parser.add_argument("--backend", choices=BACKENDS, default="litert",
+                        help="litert-int8: the int8 file search uses")  # fmt: skip
     parser.add_argument("--positions", type=int, default=50_000, help="about this many")
     parser.add_argument("--json", action="store_true", help="print only the JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    report = score_network(args.weights, args.data, split=args.split, positions=args.positions)
+    report = score_network(args.weights, args.data, split=args.split, positions=args.positions,
+                           backend=args.backend)  # fmt: skip
     if not args.json:
         names = ("r2", "mae_cp", "mae_win_percent", "sign_accuracy", "prediction_std")
         print(f"{report['data']} ({report['split']}, {report['positions']} positions)")

@@ -68,6 +68,7 @@ def test_run_directory_has_everything(trained) -> None:
     for name in (
         "model.keras",
         "model.tflite",
+        "model.int8.tflite",
         "model.json",
         "history.csv",
         "validation.json",
@@ -85,6 +86,10 @@ def test_run_directory_has_everything(trained) -> None:
     assert sidecar["target"]["kind"] == "eval" and sidecar["heads"] == ["value"]
     assert sidecar["training"]["steps"] == 400 and sidecar["training"]["mirror"] is True
     assert sidecar["validation"]["network"]["r2"] == trained.report.network["r2"]
+    int8 = sidecar["int8"]  # search's file, scored on the same validation positions
+    assert sidecar["files"]["tflite_int8"] == int8["file"] == "model.int8.tflite"
+    assert abs(int8["value_r2_float"] - trained.report.network["r2"]) < 1e-3
+    assert int8["value_r2"] > int8["value_r2_float"] - 0.05
 
 
 def test_litert_export_matches_keras(trained, shards) -> None:
