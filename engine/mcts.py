@@ -196,13 +196,15 @@ class Node:
         self.child_proven[index] = result
 
 
-def _terminal_value(board: chess.Board, at_root: bool) -> int | None:
+def _terminal_value(board: chess.Board, at_root: bool,
+                    legal_moves: list[chess.Move] | None = None) -> int | None:  # fmt: skip
     """The rules' verdict for the side to move (WIN/DRAW/LOSS), or ``None`` to evaluate.
 
+    *legal_moves*, when the caller has them, spares generating the first one again.
     Inside the tree a position seen before (in the game or on the path) is a draw:
     the side that could avoid it will, and cycling would only waste visits.
     """
-    if not any(board.generate_legal_moves()):
+    if not (legal_moves if legal_moves is not None else any(board.generate_legal_moves())):
         return LOSS if board.is_check() else DRAW
     if board.halfmove_clock >= 100 or board.is_insufficient_material():
         return DRAW
@@ -361,11 +363,9 @@ class MCTS:
         if decided and (proven == WIN).any():  # a winning move needs no more visits
             return None
         unvisited = visits == 0
-        q = node.child_value_sum / np.where(unvisited, 1.0, visits)
-        if node.child_estimate is not None:
-            q[unvisited] = node.child_estimate[unvisited]
-        else:
-            q[unvisited] = -node.q - self.config.fpu_reduction
+        first_play = node.child_estimate if node.child_estimate is not None \
+            else -node.q - self.config.fpu_reduction  # fmt: skip
+        q = np.where(unvisited, first_play, node.child_value_sum / np.maximum(visits, 1.0))
         if decided:
             q[proven == DRAW] = 0.0  # exact, whatever the visits said before the proof
         u = self.config.cpuct * node.prior * math.sqrt(max(node.visits, 1)) / (1.0 + visits)
@@ -385,7 +385,7 @@ class MCTS:
     def _run_batch(self, board: chess.Board, root: Node,
                    batch: Sequence[tuple[list[int], Node]]) -> None:  # fmt: skip
         """Evaluates the leaves of *batch* with one evaluator call and backs them up."""
-        pending: list[tuple[list[int], Node, chess.Board]] = []
+        pending: list[tuple[Node, chess.Board, list[chess.Move]]] = []
         results: dict[int, float] = {}
         first_of: dict[int, int] = {}  # a leaf reached twice in one batch is expanded once
         for number, (path, leaf) in enumerate(batch):
@@ -400,13 +400,14 @@ class MCTS:
             for index in path:
                 leaf_board.push(node.moves[index])
                 node = node.children[index]  # type: ignore[assignment]
-            verdict = _terminal_value(leaf_board, at_root=not path)
+            moves = list(leaf_board.legal_moves)  # for the verdict and the expansion
+            verdict = _terminal_value(leaf_board, at_root=not path, legal_moves=moves)
             if verdict is not None and path:
                 leaf.proven = -verdict  # the mover's view: a mated side-to-move is a win
                 leaf.proven_plies = 0
                 results[number] = float(leaf.proven)
             else:
-                pending.append((path, leaf, leaf_board))
+                pending.append((leaf, leaf_board, moves))
         if pending:
             self._expand(pending, results, first_of)
         for path, leaf in batch:
@@ -415,16 +416,16 @@ class MCTS:
         # children's stand, so no backup reports a change: re-prove it here.
         self._update_proof(root)
 
-    def _expand(self, pending: list[tuple[list[int], Node, chess.Board]],
+    def _expand(self, pending: list[tuple[Node, chess.Board, list[chess.Move]]],
                 results: dict[int, float], numbers: dict[int, int]) -> None:  # fmt: skip
         """Expands the *pending* leaves with one evaluator call; their values go to
         *results* under the batch number that *numbers* gives each leaf."""
         if self.config.mode == "policy":
-            evaluation = self.evaluator.evaluate([b for _, _, b in pending])
+            evaluation = self.evaluator.evaluate([b for _, b, _ in pending])
             if evaluation.policy is None:
                 raise ValueError("search mode 'policy' needs an evaluator with a policy head")
-            for row, (_, leaf, leaf_board) in enumerate(pending):
-                leaf.set_moves(list(leaf_board.legal_moves))
+            for row, (leaf, leaf_board, moves) in enumerate(pending):
+                leaf.set_moves(moves)
                 logits = legal_move_logits(evaluation.policy[row], leaf.moves, leaf_board.turn)
                 prior = _softmax(logits, self.config.policy_temperature)
                 checks = self._mark_checkmates(leaf, leaf_board)
@@ -446,8 +447,8 @@ class MCTS:
         spans = []
         verdicts: list[list[int | None]] = []
         checks: list[np.ndarray] = []
-        for _, leaf, leaf_board in pending:
-            leaf.set_moves(list(leaf_board.legal_moves))
+        for leaf, leaf_board, moves in pending:
+            leaf.set_moves(moves)
             first = len(child_boards)
             leaf_verdicts = []
             leaf_checks = np.zeros(len(leaf.moves), bool)
@@ -463,7 +464,7 @@ class MCTS:
             checks.append(leaf_checks)
             spans.append((first, len(child_boards)))
         values = self.evaluator.evaluate(child_boards).values if child_boards else np.zeros(0)
-        for (_, leaf, _), (first, last), leaf_verdicts, leaf_checks in zip(
+        for (leaf, _, _), (first, last), leaf_verdicts, leaf_checks in zip(
             pending, spans, verdicts, checks, strict=True
         ):
             network = iter(values[first:last])

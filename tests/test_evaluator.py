@@ -109,3 +109,25 @@ def test_cache_hits_transpositions_and_stays_bounded() -> None:
     assert inner.calls == [5]
     cache.evaluate(boards)
     assert len(cache) == 8
+
+
+def test_position_key_tells_apart_what_the_network_sees() -> None:
+    from engine.evaluator import position_key
+
+    start = chess.Board()
+    by_knights = chess.Board()
+    for san in ("Nf3", "Nf6", "Ng1", "Ng8"):  # back to the start: only the counters differ
+        by_knights.push_san(san)
+    assert position_key(by_knights) == position_key(start)
+    black_to_move = start.copy()
+    black_to_move.turn = chess.BLACK
+    no_castling = chess.Board("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w - - 0 1")
+    keys = {position_key(board) for board in (start, black_to_move, no_castling)}
+    assert len(keys) == 3
+    # an en passant square counts only when a pawn can take there, as in Zobrist keys
+    plain = chess.Board("rnbqkbnr/pppp1ppp/8/4p3/4P3/8/PPPP1PPP/RNBQKBNR w KQkq - 0 2")
+    marked = chess.Board("rnbqkbnr/pppp1ppp/8/4p3/4P3/8/PPPP1PPP/RNBQKBNR w KQkq e6 0 2")
+    assert position_key(plain) == position_key(marked)
+    capturable = chess.Board("rnbqkbnr/ppp1p1pp/8/3pPp2/8/8/PPPP1PPP/RNBQKBNR w KQkq f6 0 3")
+    no_capture = chess.Board("rnbqkbnr/ppp1p1pp/8/3pPp2/8/8/PPPP1PPP/RNBQKBNR w KQkq - 0 3")
+    assert position_key(capturable) != position_key(no_capture)
