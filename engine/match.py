@@ -35,7 +35,9 @@ STOCKFISH = shutil.which("stockfish") or "/usr/games/stockfish"
 class Player(Protocol):
     name: str
 
-    def play(self, board: chess.Board, limit: chess.engine.Limit) -> chess.Move: ...
+    def play(self, board: chess.Board, limit: chess.engine.Limit) -> chess.engine.PlayResult:
+        """The move for *board* (blocking), with the score when the player reports one."""
+        ...
 
     def close(self) -> None: ...
 
@@ -48,7 +50,10 @@ class GreedyPlayer:
         self._random = random.Random(seed)
         self._evaluator = MaterialEvaluator()
 
-    def play(self, board: chess.Board, limit: chess.engine.Limit) -> chess.Move:
+    def play(self, board: chess.Board, limit: chess.engine.Limit) -> chess.engine.PlayResult:
+        return chess.engine.PlayResult(self._choose(board), None)
+
+    def _choose(self, board: chess.Board) -> chess.Move:
         moves = list(board.legal_moves)
         children = []
         for move in moves:
@@ -75,11 +80,11 @@ class UCIPlayer:
         if options:
             self._engine.configure(options)
 
-    def play(self, board: chess.Board, limit: chess.engine.Limit) -> chess.Move:
-        move = self._engine.play(board, limit).move
-        if move is None:
+    def play(self, board: chess.Board, limit: chess.engine.Limit) -> chess.engine.PlayResult:
+        result = self._engine.play(board, limit, info=chess.engine.INFO_SCORE)
+        if result.move is None:
             raise ValueError(f"{self.name} returned no move in {board.fen()}")
-        return move
+        return result
 
     def close(self) -> None:
         self._engine.quit()
@@ -209,7 +214,9 @@ def play_game(white: Player, black: Player, opening: chess.Board, *,
               max_plies: int = 300) -> chess.pgn.Game:  # fmt: skip
     """One game from *opening* at a node limit or on a clock (running out loses).
 
-    Adjudicated a draw after *max_plies* half-moves.
+    Adjudicated a draw after *max_plies* half-moves. Each move carries the mover's
+    score as ``[%eval]`` when it reports one and, on a clock, its time left as
+    ``[%clk]``, as lichess and cutechess write them.
     """
     board = opening.copy()
     game = chess.pgn.Game.from_board(board)
@@ -227,7 +234,8 @@ def play_game(white: Player, black: Player, opening: chess.Board, *,
         else:
             limit = chess.engine.Limit(nodes=nodes)
         started = time.monotonic()
-        move = player.play(board, limit)
+        result = player.play(board, limit)
+        move = result.move
         if time_control:
             clocks[board.turn] -= time.monotonic() - started
             if clocks[board.turn] < 0:
@@ -239,6 +247,10 @@ def play_game(white: Player, black: Player, opening: chess.Board, *,
             raise ValueError(f"{player.name} played an illegal move {move} in {board.fen()}")
         board.push(move)
         node = node.add_variation(move)
+        if "score" in result.info:
+            node.set_eval(result.info["score"])
+        if time_control:
+            node.set_clock(clocks[not board.turn])
     outcome = board.outcome(claim_draw=True)
     game.headers["Result"] = outcome.result() if outcome else "1/2-1/2"
     if outcome is None:

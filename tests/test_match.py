@@ -6,6 +6,7 @@ import json
 import math
 
 import chess
+import chess.pgn
 import pytest
 
 from engine.cli import main
@@ -26,9 +27,9 @@ def test_elo_and_interval_follow_the_logistic_model() -> None:
 def test_greedy_player_takes_material_and_mates() -> None:
     greedy = GreedyPlayer()
     board = chess.Board("4k3/8/8/3q4/4P3/8/8/4K3 w - - 0 1")
-    assert greedy.play(board, None) == chess.Move.from_uci("e4d5")
+    assert greedy.play(board, None).move == chess.Move.from_uci("e4d5")
     mate = chess.Board("6k1/5ppp/8/8/8/8/8/R5K1 w - - 0 1")
-    assert greedy.play(mate, None) == chess.Move.from_uci("a1a8")
+    assert greedy.play(mate, None).move == chess.Move.from_uci("a1a8")
 
 
 def test_time_control_parsing() -> None:
@@ -56,3 +57,19 @@ def test_a_short_match_writes_pgn_and_reports(tmp_path, shared_data, capsys) -> 
     text = pgn.read_text()
     assert text.count("[Event ") == 2
     assert all(len(game.split()) < 200 for game in text.split("[Event ")[1:])  # 40 plies
+
+
+def test_games_on_a_clock_record_clocks_and_scores(tmp_path, shared_data) -> None:
+    pgn = tmp_path / "games.pgn"
+    code = main(["match", "boardeval", "greedy", "--openings", "1", "--tc", "4+0.05",
+                 "--max-plies", "12", "--pgn", str(pgn), "--json"])  # fmt: skip
+    assert code == 0
+    with open(pgn) as file:
+        game = chess.pgn.read_game(file)
+    nodes = list(game.mainline())
+    assert len(nodes) == 12
+    clocks = [node.clock() for node in nodes]
+    assert all(clock is not None and 0 < clock <= 4 + 0.05 * 6 for clock in clocks)
+    for node in nodes:  # the engine reports a score; the greedy player does not
+        mover = game.headers["White"] if node.turn() == chess.BLACK else game.headers["Black"]
+        assert (node.eval() is not None) == (mover == "boardeval"), mover
