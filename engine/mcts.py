@@ -395,7 +395,9 @@ class MCTS:
             if leaf.proven is not None:  # a decided position: no board, no rules, no network
                 results[number] = float(leaf.proven)
                 continue
-            leaf_board = board.copy(stack=True)
+            # Only moves since the last capture or pawn move can repeat a position, and
+            # copying a long game's whole move stack per leaf is slow.
+            leaf_board = board.copy(stack=board.halfmove_clock)
             node = root
             for index in path:
                 leaf_board.push(node.moves[index])

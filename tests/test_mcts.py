@@ -83,6 +83,19 @@ def test_rules_decide_terminal_positions() -> None:
     assert _terminal_value(board, at_root=True) is None
 
 
+def test_a_move_back_to_a_position_of_the_game_is_a_drawn_child() -> None:
+    # The tree copies only the moves since the last capture; the repetition is after it.
+    board = chess.Board()
+    for san in ["e4", "d5", "exd5", "Qxd5", "Nc3", "Qd8", "Nf3", "Nf6", "Ng1"]:
+        board.push_san(san)
+    searcher = MCTS(MaterialEvaluator(), SearchConfig(mode="value"))
+    list(searcher.search(board, SearchLimit(nodes=40)))
+    root = searcher.root
+    back = root.moves.index(board.parse_san("Ng8"))  # the position after 6. ... Qd8
+    assert root.child_proven[back] == DRAW
+    assert (np.delete(root.child_proven, back) != DRAW).all()
+
+
 def test_fifty_move_rule_saves_the_side_that_is_behind() -> None:
     # White is a queen for a rook down, but every move (none captures) ends the game
     # drawn by the fifty-move rule: the root is a proven draw.
