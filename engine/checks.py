@@ -1,4 +1,4 @@
-"""Which moves give check, from bitboards, without playing them.
+"""Forcing moves from bitboards, without playing them: checks and winning captures.
 
 ``chess.Board.gives_check`` pushes and pops the move (about 25 µs), which made marking
 the checks at every expanded node half of the search's time. Here a move checks
@@ -6,6 +6,10 @@ directly when the moved piece attacks the enemy king from its target square (wit
 origin square vacated), and by discovery when it leaves a line between one of our
 sliders and that king. Castling, en passant and promotions, rare and with their own
 geometry, still go through ``gives_check``.
+
+A capture "wins" at first sight when the victim is worth at least the capturer or its
+square is not defended: no exchange is played out, as a static exchange evaluation
+would, because search does that.
 """
 
 from __future__ import annotations
@@ -68,3 +72,25 @@ def _discovering_squares(king: chess.Square, occupied: int, ours: int, diagonal_
         if between and not between & (between - 1) and between & ours:  # exactly one, ours
             squares |= between
     return squares
+
+
+PIECE_POINTS = (0, 1, 3, 3, 5, 9, 0)
+"""Material by piece type (index 0 unused); a capturing king risks nothing, as it may
+only take what is not defended."""
+
+
+def winning_captures(board: chess.Board, moves: Sequence[chess.Move]) -> np.ndarray:
+    """A boolean per move of *moves* (legal in *board*): a capture of a piece worth at
+    least the capturer, or of an undefended one (en passant always counts)."""
+    result = np.zeros(len(moves), bool)
+    them = not board.turn
+    theirs = board.occupied_co[them]
+    for index, move in enumerate(moves):
+        target = move.to_square
+        if not theirs & chess.BB_SQUARES[target]:
+            result[index] = target == board.ep_square and board.is_en_passant(move)
+            continue
+        victim = PIECE_POINTS[board.piece_type_at(target)]  # type: ignore[index]
+        attacker = PIECE_POINTS[board.piece_type_at(move.from_square)]  # type: ignore[index]
+        result[index] = victim >= attacker or not board.is_attacked_by(them, target)
+    return result

@@ -29,7 +29,7 @@ import chess
 import numpy as np
 
 from engine import targets
-from engine.checks import checking_moves
+from engine.checks import checking_moves, winning_captures
 from engine.evaluator import Evaluator
 from engine.moves import legal_move_logits
 
@@ -69,12 +69,15 @@ class SearchConfig:
     """Softmax temperature turning child values into priors (``value`` mode)."""
 
     forcing_prior: float = 0.25
-    """Share of the prior spread evenly over checking moves.
+    """Share of the prior spread evenly over forcing moves: checks and, in policy
+    mode, captures that win material at first sight (``engine.checks``).
 
     Where there are none, value mode spreads it over all moves and policy mode keeps
     the policy as it is. A value-only evaluator scores a sacrifice by its material
     loss, and a policy learned from human moves rarely proposes one; without this
-    the search would seldom look at the check that mates in two."""
+    the search would seldom look at the check that mates in two. Nor do human games
+    teach the policy to take a piece left hanging, so at a few hundred visits the
+    search would not see the opponent take it."""
 
     virtual_loss: int = 1
     """Visits counted as losses on a path while its leaf waits for evaluation."""
@@ -430,10 +433,11 @@ class MCTS:
                 leaf.set_moves(moves)
                 logits = legal_move_logits(evaluation.policy[row], leaf.moves, leaf_board.turn)
                 prior = _softmax(logits, self.config.policy_temperature)
-                checks = self._mark_checkmates(leaf, leaf_board)
-                if checks.any() and self.config.forcing_prior > 0:
+                forcing = self._mark_checkmates(leaf, leaf_board)
+                forcing |= winning_captures(leaf_board, moves)
+                if forcing.any() and self.config.forcing_prior > 0:
                     share = self.config.forcing_prior
-                    prior = (1.0 - share) * prior + share * checks / checks.sum()
+                    prior = (1.0 - share) * prior + share * forcing / forcing.sum()
                 leaf.prior = prior.astype(np.float32)
                 leaf.expanded = True
                 self._update_proof(leaf)

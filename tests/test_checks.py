@@ -1,4 +1,5 @@
-"""Check detection from bitboards agrees with python-chess's ``gives_check``."""
+"""Forcing moves: check detection from bitboards agrees with python-chess's
+``gives_check``; winning captures by victim, capturer and defence."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import random
 
 import chess
 
-from engine.checks import checking_moves
+from engine.checks import checking_moves, winning_captures
 
 
 def _positions(shared_data) -> list[chess.Board]:
@@ -50,3 +51,20 @@ def test_kinds_of_check() -> None:
         checks = checking_moves(board, moves)
         found = {move.uci() for move, check in zip(moves, checks, strict=True) if check}
         assert found == expected, fen
+
+
+def test_winning_captures_by_victim_capturer_and_defence() -> None:
+    cases = {
+        # the pawn takes a knight (worth more); the queen takes the undefended pawn
+        # and rook but not the defended knight or pawn; rook takes rook (even)
+        "4k3/8/2p5/1n1p4/P1Q4r/8/8/4K2R w - - 0 1": {"a4b5", "c4c6", "c4h4", "h1h4"},
+        "4k3/8/8/3pP3/8/8/8/4K3 w - d6 0 1": {"e5d6"},  # en passant
+        "4k3/8/8/8/8/8/3q4/4K3 w - - 0 1": {"e1d2"},  # the king takes what is undefended
+        "4k3/8/8/8/8/2p5/3q4/4K3 w - - 0 1": set(),  # ...and nothing else
+    }  # fmt: skip
+    for fen, expected in cases.items():
+        board = chess.Board(fen)
+        moves = list(board.legal_moves)
+        winning = winning_captures(board, moves)
+        found = {move.uci() for move, wins in zip(moves, winning, strict=True) if wins}
+        assert found == expected, (fen, found)
