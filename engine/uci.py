@@ -94,9 +94,7 @@ def default_options() -> dict[str, Option]:
         Option("WeightsFile", "string", ""),  # empty: the shipped network; "material"
         Option("Threads", "spin", 1, 1, max(os.cpu_count() or 1, 1)),
         # auto: the network's int8 file when it has one (engine.quantize), else float32
-        Option(
-            "Backend", "combo", "auto", choices=("auto", "litert", "litert-int8", "tensorflow")
-        ),  # fmt: skip
+        Option("Backend", "combo", "auto", choices=("auto", "litert", "litert-int8", "tensorflow")),
         Option("BatchSize", "spin", 16, 1, 1024),
         Option("CPuct", "string", "1.5", real_range=(0.0, 100.0)),
         Option("ForcingPrior", "string", "0.25", real_range=(0.0, 1.0)),

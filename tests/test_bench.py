@@ -58,6 +58,9 @@ def test_bench_search_reports_side_by_side(capsys, shared_data) -> None:
                 "ratio"):  # fmt: skip
         assert results[key] > 0, key
     assert results["wac_total"] == 3 and 0 <= results["wac_solved"] <= 3
+    # the shipped network has an int8 file: search's figures, and float32's beside them
+    assert results["backend"] == "litert-int8"
+    assert results["float32"]["visits_per_s"] > 0 and results["visits_speedup_over_float32"] > 0
 
 
 def test_bench_api_reports_side_by_side(capsys, shared_data, policy_network) -> None:
