@@ -1,7 +1,7 @@
 """An int8 LiteRT copy of a network for search: ``model.int8.tflite`` beside the float one.
 
 Dynamic-range quantization (LiteRT's ``Optimize.DEFAULT`` without calibration data):
-weights are stored as int8 per output channel, and activations are quantized per batch
+weights are stored as int8 per output channel and activations are quantized on the fly
 at run time, so no representative positions are needed and the result depends on the
 weights alone. On CPUs with int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI,
 Arm dot-product) XNNPACK runs it several times faster than float32 at search batch
