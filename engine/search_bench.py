@@ -94,9 +94,7 @@ def bench_search(
     weights = weights or shipped_network()
     with tempfile.TemporaryDirectory() as scratch:
         network_dir = weights or _untrained_network(Path(scratch))
-        backends = ["litert"]
-        if search_backend(network_dir) != "litert":
-            backends.insert(0, search_backend(network_dir))
+        backends = list(dict.fromkeys([search_backend(network_dir), "litert"]))  # search's first
         networks = {name: NetworkEvaluator(network_dir, backend=name) for name in backends}
         mode = auto_mode(networks["litert"].has_policy)
         config = SearchConfig(batch_size=batch_size, mode=mode)

@@ -67,7 +67,8 @@ def test_games_on_a_clock_record_clocks_and_scores(tmp_path, shared_data) -> Non
     with open(pgn) as file:
         game = chess.pgn.read_game(file)
     nodes = list(game.mainline())
-    assert len(nodes) == 12
+    assert len(nodes) == 12 or game.end().board().is_game_over()  # a quick mate ends it
+    assert len(nodes) >= 2
     clocks = [node.clock() for node in nodes]
     assert all(clock is not None and 0 < clock <= 4 + 0.05 * 6 for clock in clocks)
     for node in nodes:  # the engine reports a score; the greedy player does not
