@@ -17,6 +17,8 @@ from pathlib import Path
 import chess
 import chess.pgn
 
+from engine.evaluator import BACKENDS
+
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("position", nargs="?", help='a FEN, or startpos (append "moves e2e4 …")')
@@ -42,6 +44,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="network directory or model.json (default: shipped); "
         "'material' for the material count",
     )
+    parser.add_argument("--backend", choices=BACKENDS, default="litert",
+                        help="litert-int8: the int8 file the UCI engine searches with")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -50,7 +54,7 @@ def run_eval(args: argparse.Namespace) -> int:
         raise ValueError("give either a position or --file (one of them)")
     from engine.api import load
 
-    engine = load(args.weights, max_batch=args.batch_size)
+    engine = load(args.weights, backend=args.backend, max_batch=args.batch_size)
     if args.file is not None:
         return _eval_file(engine, args.file, args.out)
     evaluation = engine.evaluate(args.position, list(args.moves))
@@ -69,7 +73,7 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_analyse(args: argparse.Namespace) -> int:
     from engine.api import load
 
-    engine = load(args.weights)
+    engine = load(args.weights, backend=args.backend)
     analysis = engine.analyse(
         args.position, list(args.moves), nodes=args.nodes, time=args.movetime, multipv=args.multipv
     )

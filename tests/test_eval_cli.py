@@ -93,6 +93,18 @@ def test_analyse_prints_lines(capsys) -> None:
     assert "nodes" in out and out.count(" visits ") == 2
 
 
+def test_analyse_on_the_int8_file_finds_the_mate(capsys, policy_network) -> None:
+    pytest.importorskip("ai_edge_litert")
+    assert main(["analyse", "6k1/5ppp/8/8/8/8/8/R5K1 w - - 0 1", "--nodes", "50",
+                 "--backend", "litert-int8", "--json"]) == 0  # fmt: skip
+    analysis = json.loads(capsys.readouterr().out)
+    assert analysis["lines"][0]["moves"][0] == "a1a8" and analysis["lines"][0]["mate"] == 1
+    # a network without an int8 file: a clear error naming the fix
+    assert main(["eval", "startpos", "--weights", str(policy_network),
+                 "--backend", "litert-int8"]) == 2  # fmt: skip
+    assert "boardeval quantize" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv", [["eval"], ["eval", "startpos", "--file", "x.csv"]])
 def test_eval_needs_exactly_one_input(argv, capsys) -> None:
     assert main([*argv, "--weights", "material"]) == 2
