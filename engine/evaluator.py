@@ -182,6 +182,13 @@ class _LiteRTRunner:
         }
 
 
+def run_litert_file(path: Path, planes: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
+    """The outputs of the LiteRT file at *path* on *planes*, *batch* positions a call."""
+    run = _LiteRTRunner(path, None)
+    chunks = [run(planes[start : start + batch]) for start in range(0, len(planes), batch)]
+    return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+
+
 class _TensorFlowRunner:
     """The Keras model behind a ``tf.function`` with a fixed signature: traced once."""
 

@@ -69,25 +69,12 @@ def compare(float_outputs: dict[str, np.ndarray], int8_outputs: dict[str, np.nda
     return report
 
 
-def run_flatbuffer(content: bytes, planes: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
-    """A LiteRT flatbuffer's outputs on *planes*, in batches of *batch*."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=content)
-    runner = interpreter.get_signature_runner("serving_default")
-    (input_name,) = runner.get_input_details()
-    outputs: dict[str, list[np.ndarray]] = {}
-    for start in range(0, len(planes), batch):
-        chunk = np.ascontiguousarray(planes[start : start + batch], dtype=np.float32)
-        for name, array in runner(**{input_name: chunk}).items():
-            outputs.setdefault(name, []).append(np.array(array))
-    return {name: np.concatenate(arrays) for name, arrays in outputs.items()}
-
-
 def int8_report(directory: Path, planes: np.ndarray, target: np.ndarray) -> dict[str, Any]:
     """The int8 file in *directory* next to the float one on *planes* (with *target*)."""
-    float_outputs = run_flatbuffer((directory / TFLITE_NAME).read_bytes(), planes)
-    int8_outputs = run_flatbuffer((directory / TFLITE_INT8_NAME).read_bytes(), planes)
+    from engine.evaluator import run_litert_file
+
+    float_outputs = run_litert_file(directory / TFLITE_NAME, planes)
+    int8_outputs = run_litert_file(directory / TFLITE_INT8_NAME, planes)
     return {"file": TFLITE_INT8_NAME, "scheme": SCHEME,
             **compare(float_outputs, int8_outputs, target)}  # fmt: skip
 
@@ -103,20 +90,13 @@ def quantize_network(path: str | Path, data: Path | None = None, *,
     export_int8(model, directory)
     report: dict[str, Any] = {"file": TFLITE_INT8_NAME, "scheme": SCHEME}
     if data is not None:
-        from dataset.shards import sample_games
-        from engine import targets
         from engine.encoding import unpack_planes
+        from engine.validate import scored_positions
 
-        records = sample_games(data, "val", positions=positions)  # type: ignore[arg-type]
-        target = targets.TargetConfig().compute(
-            cp=records["cp"], mate=records["mate"], white_result=records["result"],
-            turn=records["turn"],
-        )  # fmt: skip
-        keep = np.isfinite(target)
-        if not keep.any():
-            raise ValueError(f"{data}: no validation positions to compare on")
-        report = {"data": str(data), **int8_report(directory, unpack_planes(records[keep]),
-                                                    target[keep])}  # fmt: skip
+        records, target = scored_positions(data, positions=positions)
+        if not len(records):
+            raise ValueError(f"{data}: no validation positions with an eval to compare on")
+        report = {"data": str(data), **int8_report(directory, unpack_planes(records), target)}
     update_sidecar(directory, {"files": {**sidecar["files"], INT8_KEY: TFLITE_INT8_NAME},
                                "int8": report})  # fmt: skip
     return report

@@ -20,6 +20,22 @@ from engine.evaluator import BACKENDS, Backend, NetworkEvaluator, material_value
 from engine.moves import move_indices
 
 
+def scored_positions(data: Path, split: str = "val", *,
+                     positions: int = 50_000) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Records of *data*'s *split* (whole games, about *positions* positions) that carry
+    a Stockfish eval, and that eval as a value for the side to move."""
+    from dataset.shards import sample_games
+
+    records = sample_games(data, split, positions=positions)  # type: ignore[arg-type]
+    if not len(records):
+        raise ValueError(f"{data}: no {split} positions")
+    target = targets.TargetConfig().compute(
+        cp=records["cp"], mate=records["mate"], white_result=records["result"], turn=records["turn"]
+    )
+    keep = np.isfinite(target)
+    return records[keep], target[keep]
+
+
 def score_network(
     weights: str | Path | None,
     data: Path,
@@ -30,17 +46,9 @@ def score_network(
 ) -> dict:
     """Value metrics of the network, the mean predictor and material count on *data*'s
     *split* (whole games, about *positions* positions); policy accuracy when it has one."""
-    from dataset.shards import sample_games
     from engine.network_files import default_network
 
-    records = sample_games(data, split, positions=positions)  # type: ignore[arg-type]
-    if not len(records):
-        raise ValueError(f"{data}: no {split} positions")
-    target = targets.TargetConfig().compute(
-        cp=records["cp"], mate=records["mate"], white_result=records["result"], turn=records["turn"]
-    )
-    keep = np.isfinite(target)
-    records, target = records[keep], target[keep]
+    records, target = scored_positions(data, split, positions=positions)
     network = NetworkEvaluator(default_network() if weights is None else weights, backend=backend)
     values, top_moves = [], []
     for start in range(0, len(records), 1024):

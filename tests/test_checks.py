@@ -25,6 +25,13 @@ def _positions(shared_data) -> list[chess.Board]:
     return boards
 
 
+def _marked(mark, fen: str) -> set[str]:
+    """The legal moves of *fen* that *mark* (``checking_moves``, ``winning_captures``) flags."""
+    board = chess.Board(fen)
+    moves = list(board.legal_moves)
+    return {move.uci() for move, flagged in zip(moves, mark(board, moves), strict=True) if flagged}
+
+
 def test_agrees_with_gives_check_on_every_legal_move(shared_data) -> None:
     compared, checks = 0, 0
     for board in _positions(shared_data):
@@ -46,11 +53,7 @@ def test_kinds_of_check() -> None:
         "4k3/1P6/8/8/8/8/8/4K3 w - - 0 1": {"b7b8q", "b7b8r"},  # promotions
     }  # fmt: skip
     for fen, expected in cases.items():
-        board = chess.Board(fen)
-        moves = list(board.legal_moves)
-        checks = checking_moves(board, moves)
-        found = {move.uci() for move, check in zip(moves, checks, strict=True) if check}
-        assert found == expected, fen
+        assert _marked(checking_moves, fen) == expected, fen
 
 
 def test_winning_captures_by_victim_capturer_and_defence() -> None:
@@ -63,8 +66,4 @@ def test_winning_captures_by_victim_capturer_and_defence() -> None:
         "4k3/8/8/8/8/2p5/3q4/4K3 w - - 0 1": set(),  # ...and nothing else
     }  # fmt: skip
     for fen, expected in cases.items():
-        board = chess.Board(fen)
-        moves = list(board.legal_moves)
-        winning = winning_captures(board, moves)
-        found = {move.uci() for move, wins in zip(moves, winning, strict=True) if wins}
-        assert found == expected, (fen, found)
+        assert _marked(winning_captures, fen) == expected, fen
